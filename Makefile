@@ -1,0 +1,30 @@
+# Two commands do everything on a fresh machine:  make demo   and   make test
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.symmusic-installed
+
+.PHONY: demo test slow report bench setup tools docs-html
+
+$(STAMP): settings.ini setup.py .ci/setup.sh
+	bash .ci/setup.sh $(VENV)
+
+setup: $(STAMP)  ## create .venv, install pinned packages and the Debian tools
+
+tools:
+	@bash .ci/setup.sh --tools-only
+
+demo: $(STAMP) tools  ## the main job: a small scaling study on the embedded music21 corpus, then the report
+	$(BIN)/python .ci/demo.py
+
+test: $(STAMP) tools  ## the fast test suite; ends with "N passed, N failed"
+	$(BIN)/python .ci/tests.py
+
+slow: $(STAMP) tools  ## the whole suite, including tests flagged slow
+	$(BIN)/python .ci/tests.py --slow
+
+report: $(STAMP)  ## build the offline HTML report from what the study wrote
+	$(BIN)/symmusic_report
+
+bench: $(STAMP) tools  ## benchmarks (not tests): write bench/*.json
+	$(BIN)/symmusic_bench
