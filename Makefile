@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:  make demo   and   make test
 SHELL := /bin/bash
 VENV ?= .venv
+PRESET ?= demo
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.symmusic-installed
 
@@ -15,7 +16,7 @@ tools:
 	@bash .ci/setup.sh --tools-only
 
 demo: $(STAMP) tools  ## the main job: a small scaling study on the embedded music21 corpus, then the report
-	$(BIN)/python .ci/demo.py
+	$(BIN)/python .ci/demo.py $(PRESET)
 
 test: $(STAMP) tools  ## the fast test suite; ends with "N passed, N failed"
 	$(BIN)/python .ci/tests.py

@@ -72,6 +72,10 @@ def main():
         futs = {nb: ex.submit(run_notebook, nb, args.slow, env) for nb in notebooks}
         for nb, fut in futs.items():
             ok, msg, secs = fut.result(); record(f"notebook {nb.name}", ok, msg, secs)
+    if args.slow and not args.only:  # the whole study through papermill, on the smoke preset
+        t0 = time.time()
+        r = subprocess.run([sys.executable, str(ROOT/'.ci'/'demo.py'), 'smoke'], cwd=ROOT, capture_output=True, text=True, env=env)
+        record('papermill study.ipynb -p preset smoke', r.returncode == 0, (r.stdout + r.stderr)[-6000:], time.time() - t0)
     n_pass = sum(ok for _, ok in results)
     print(f"{n_pass} passed, {len(results)-n_pass} failed")
     sys.exit(0 if n_pass == len(results) else 1)
