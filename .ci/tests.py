@@ -67,7 +67,9 @@ def main():
             ok, msg = check(); record(name, ok, msg)
     notebooks = sorted(p for p in NBS.glob('*.ipynb') if p.name not in ENTRY_POINTS and args.only in p.name)
     env = dict(os.environ, SYMMUSIC_HOME=os.environ.get('SYMMUSIC_TEST_HOME', str(ROOT/'.test_home')),
-               PYTHONUNBUFFERED='1', MPLBACKEND='Agg')
+               PYTHONUNBUFFERED='1', MPLBACKEND='Agg',
+               # notebooks run two at a time on 2 cores: more torch/BLAS threads than cores slows tiny models 10-100x
+               OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
     with ThreadPoolExecutor(args.workers) as ex:
         futs = {nb: ex.submit(run_notebook, nb, args.slow, env) for nb in notebooks}
         for nb, fut in futs.items():
