@@ -42,6 +42,22 @@ def check_parameters_tags():
             problems.append(f"{name}: no cell tagged 'parameters' (papermill would silently run the defaults)")
     return not problems, '\n'.join(problems)
 
+DOCS_CHILD = r"""
+import os, sys
+os.environ['IN_TEST'] = '1'
+from execnb.nbio import read_nb
+from nbdev.processors import FilterDefaults
+FilterDefaults()(read_nb(sys.argv[1]))  # what nbdev_docs runs on each notebook: import cells and show_doc
+"""
+
+def check_docs(env):
+    "nbdev's docs processing (run by the deploy workflow, where Quarto exists) must work on every notebook."
+    def one(nb):
+        r = subprocess.run([sys.executable, '-c', DOCS_CHILD, str(nb)], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+        return None if r.returncode == 0 else f"{nb.name}: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}"
+    with ThreadPoolExecutor(2) as ex: problems = [p for p in ex.map(one, sorted(NBS.glob('*.ipynb'))) if p]
+    return not problems, '\n'.join(problems)
+
 def run_notebook(path, slow, env):
     cmd = [str(BIN/'nbdev_test'), '--path', str(path), '--do_print']
     if slow: cmd += ['--flags', 'slow']
@@ -65,16 +81,18 @@ def main():
         for name, check in [('export: symmusic/ matches nbs/', check_export), ('clean: nbs/ are clean', check_clean),
                             ('papermill: entry points keep their parameters tag', check_parameters_tags)]:
             ok, msg = check(); record(name, ok, msg)
-    notebooks = sorted(p for p in NBS.glob('*.ipynb') if p.name not in ENTRY_POINTS and args.only in p.name)
     env = dict(os.environ, SYMMUSIC_HOME=os.environ.get('SYMMUSIC_TEST_HOME', str(ROOT/'.test_home')),
                PYTHONUNBUFFERED='1', MPLBACKEND='Agg',
                # notebooks run two at a time on 2 cores: more torch/BLAS threads than cores slows tiny models 10-100x
                OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
+    if not args.only:
+        ok, msg = check_docs(env); record('docs: nbdev can process every notebook', ok, msg)
+    notebooks = sorted(p for p in NBS.glob('*.ipynb') if p.name not in ENTRY_POINTS and args.only in p.name)
     with ThreadPoolExecutor(args.workers) as ex:
         futs = {nb: ex.submit(run_notebook, nb, args.slow, env) for nb in notebooks}
         for nb, fut in futs.items():
             ok, msg, secs = fut.result(); record(f"notebook {nb.name}", ok, msg, secs)
-    if args.slow and not args.only:  # the whole study through papermill, on the smoke preset
+    if not args.only:  # the main job, study.ipynb, end to end through papermill on the smoke preset (about a minute)
         t0 = time.time()
         r = subprocess.run([sys.executable, str(ROOT/'.ci'/'demo.py'), 'smoke'], cwd=ROOT, capture_output=True, text=True, env=env)
         record('papermill study.ipynb -p preset smoke', r.returncode == 0, (r.stdout + r.stderr)[-6000:], time.time() - t0)
