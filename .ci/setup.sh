@@ -43,7 +43,7 @@ fi
 # torch first and explicitly: a bare 'torch' requirement would pull a multi-GB CUDA build
 "$VENV/bin/python" -m pip install -q torch==2.13.0
 "$VENV/bin/python" -m pip install -q -r .ci/requirements.txt
-"$VENV/bin/python" -m pip install -q --no-deps -e .
+"$VENV/bin/python" -m pip install -q --no-deps -e . > "$VENV/.install-symmusic.log" 2>&1 || { cat "$VENV/.install-symmusic.log"; exit 1; }
 "$VENV/bin/python" -m ipykernel install --user --name python3 >/dev/null 2>&1 || true
 touch "$VENV/.symmusic-installed"
 echo "setup: ready ($("$VENV/bin/python" -c 'import torch,music21;print("torch",torch.__version__,"music21",music21.__version__)'))"
