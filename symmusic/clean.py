@@ -262,9 +262,9 @@ def split_long_tune(abc:str, # one cleaned tune
 # %% ../nbs/02_clean.ipynb #bcd18849
 EOT = '<|endoftext|>'
 
-PHASE_PARAMS = {
-    1: dict(fractions=(0.98, 0.01, 0.01), split_seed=0, gzip_threshold=None, trim_silence=False, max_tune_chars=None),
-    2: dict(fractions=(0.98, 0.01, 0.01), split_seed=0, gzip_threshold=None, gzip_percentile=1.0, trim_silence=True, max_tune_chars=3000),
+PHASE_PARAMS = {  # near_dup_threshold: shingle containment that makes two tunes one group (measured in dedup)
+    1: dict(fractions=(0.98, 0.01, 0.01), split_seed=0, near_dup_threshold=0.05, gzip_threshold=None, trim_silence=False, max_tune_chars=None),
+    2: dict(fractions=(0.98, 0.01, 0.01), split_seed=0, near_dup_threshold=0.05, gzip_threshold=None, gzip_percentile=1.0, trim_silence=True, max_tune_chars=3000),
 }
 
 def phase_params(phase:int, # 1 (char-level scaling study) or 2 (best data)
@@ -290,6 +290,7 @@ def _skip_reason(raw:str, abc:str) -> str|None:
 def clean_tunes(tunes:Iterable[Tune], # e.g. `iter_tunes(corpus)`
                 params:dict, # from `phase_params`, with `gzip_threshold` resolved (a float) or None for no filter
                 skipped:Counter|None=None, # counts the skipped tunes by reason
+                groups:dict|None=None, # tune id -> key of its duplicate group (`dedup.duplicate_groups`); one group, one split
                ) -> Iterator[tuple[str, str, str]]:
     "`(split, tune_id, abc)` for every cleaned tune or piece, skipping (and counting) the unusable."
     skipped = Counter() if skipped is None else skipped
@@ -299,6 +300,6 @@ def clean_tunes(tunes:Iterable[Tune], # e.g. `iter_tunes(corpus)`
         if reason is None and params.get('gzip_threshold') is not None and gzip_ratio(abc) < params['gzip_threshold']: reason = 'gzip_ratio'
         if reason: skipped[reason] += 1; continue
         if params.get('trim_silence'): abc = trim_leading_silence(abc)
-        split = tune_split(tune.tune_id, params['fractions'], params['split_seed'])
+        split = tune_split((groups or {}).get(tune.tune_id, tune.tune_id), params['fractions'], params['split_seed'])
         for piece in (split_long_tune(abc, params['max_tune_chars']) if params.get('max_tune_chars') else [abc]):
             yield split, tune.tune_id, piece
