@@ -258,16 +258,49 @@ def _ci(p:dict, fmt='{:.3g}') -> str:
     est = fmt.format(p['estimate'])
     return est + (f" [{fmt.format(p['ci_low'])}, {fmt.format(p['ci_high'])}]" if p['ci_low'] is not None else ' (no interval: too few sizes)')
 
+def _by_size(rows:list) -> list[dict]:
+    "One row per size, its numbers averaged over the size's runs (seeds), with the runs' spread and count."
+    sizes = {}
+    for r in rows: sizes.setdefault((r['arch'], r['size']), []).append(r)
+    out = []
+    for runs in sizes.values():
+        mean = {k: float(np.mean([r[k] for r in runs])) for k in runs[0] if isinstance(runs[0][k], (int, float)) and not isinstance(runs[0][k], bool)
+                and all(isinstance(r.get(k), (int, float)) for r in runs)}
+        out.append({**runs[0], **mean, 'n_runs': len(runs), 'val_bpc_runs': [r['val_bpc'] for r in runs]})
+    return sorted(out, key=lambda r: (r['arch'], r['n_params']))
+
+def _regime_reading(sizes:list) -> str:
+    "Which sizes are under-trained (tokens per parameter well below 20) and which over-trained (many epochs, or val loss rising)."
+    tpp = [r['tokens_per_param'] for r in sizes]
+    under = [r['size'] for r in sizes if r['tokens_per_param'] < 20]
+    over = [r['size'] for r in sizes if (r.get('epochs') or 0) > 4 or (r.get('val_rise') or 0) > 0.01]
+    epochs = max((r.get('epochs') or 0) for r in sizes)
+    text = f"Training regime: {min(tpp):.3g} to {max(tpp):.3g} tokens per parameter"
+    text += (f"; under-trained (below the ~20 tokens per parameter Chinchilla found compute-optimal): {', '.join(under)}, so a flattening "
+             "at these sizes may come from the token budget rather than from an irreducible loss" if under else "; every size saw at least 20")
+    if over: text += f"; over-trained (more than 4 epochs, or validation loss more than 0.01 bits/char above its best): {', '.join(over)}"
+    else: text += f"; none is over-trained (at most {epochs:.2f} epochs, and no validation loss rose more than 0.01 bits/char from its best)"
+    return text + '.'
+
+def _noise_reading(sizes:list) -> str|None:
+    "The seed spread at the sizes trained with several seeds, and the validation split's own sampling noise."
+    parts = [f"{r['size']} {np.ptp(r['val_bpc_runs']):.3f} (sd {np.std(r['val_bpc_runs'], ddof=1):.3f}, {r['n_runs']} seeds)"
+             for r in sizes if r['n_runs'] > 1]
+    text = ("Seed spread of validation bits/char: " + '; '.join(parts) + " (the bootstrap resamples runs, so the intervals above include it)."
+            if parts else "One seed per size: the intervals do not include seed spread.")
+    split = [r['val_bpc_tune_std'] for r in sizes if r.get('val_bpc_tune_std') is not None]
+    if split: text += (f" The validation split's own sampling noise, from resampling its tunes, is about ±{np.median(split):.3f} bits/char (one sd, "
+                       "median over sizes): a difference smaller than that is within the luck of which tunes landed in val.")
+    return text
+
 def _family_reading(arch:str, rows:list, fits:dict) -> list[str]:
-    "Sentences on one family: coverage, training regime, monotonicity, and its fits against total N."
-    n = sorted(r['n_params'] for r in rows)
-    biggest = max(rows, key=lambda r: r['n_params'])
-    out = [f"**{arch.upper()}**: {len(rows)} sizes, {si_format(n[0])} to {si_format(n[-1])} parameters ({math.log10(n[-1] / n[0]):.2f} decades)"
+    "Sentences on one family: coverage, training regime, noise, monotonicity, and its fits against total N."
+    sizes = _by_size(rows)
+    n = sorted(r['n_params'] for r in sizes)
+    out = [f"**{arch.upper()}**: {len(sizes)} sizes in {len(rows)} runs, {si_format(n[0])} to {si_format(n[-1])} parameters ({math.log10(n[-1] / n[0]):.2f} decades)"
            + (" (under 1.5 decades: exponents are weakly constrained)." if math.log10(n[-1] / n[0]) < 1.5 else ".")]
-    tpp = biggest['tokens_per_param']
-    out.append(f"Its largest model saw {tpp:.3g} tokens per parameter" + (
-        ", far below the ~20 at which Chinchilla found training compute-optimal: the largest models are under-trained, so a flattening "
-        "of the curve may come from the token budget rather than from an irreducible loss." if tpp < 20 else "."))
+    out += [_regime_reading(sizes), _noise_reading(sizes)]
+    rows = sizes
     worse = [f"{b['size']} ({si_format(b['n_params'])}) is no better than {a['size']}" for a, b in zip(rows, rows[1:]) if b['val_bpc'] >= a['val_bpc']]
     if worse: out.append("Loss does not fall with every step in size: " + '; '.join(worse) + '.')
     if 'line' in fits: out.append(f"Straight line (the seed's fit): α = {_ci(fits['line']['params']['alpha'])}.")
@@ -305,7 +338,7 @@ def _crossover_reading(c:dict|None, what:str) -> str:
 
 def _direct_comparison(rows:list) -> str|None:
     "Without any fit: at how many LSTM sizes inside GPT's range LSTM beats GPT's loss interpolated on log-log axes."
-    gpt, lstm = [r for r in rows if r['arch'] == 'gpt'], [r for r in rows if r['arch'] == 'lstm']
+    gpt, lstm = [r for r in _by_size(rows) if r['arch'] == 'gpt'], [r for r in _by_size(rows) if r['arch'] == 'lstm']
     inside = [r for r in lstm if gpt and gpt[0]['n_params'] <= r['n_params'] <= gpt[-1]['n_params']]
     if len(gpt) < 2 or not inside: return None
     log_gpt = np.interp([math.log(r['n_params']) for r in inside], [math.log(r['n_params']) for r in gpt], [math.log(r['val_bpc']) for r in gpt])
