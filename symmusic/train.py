@@ -17,8 +17,8 @@ from .models import SIZES, make_model, model_from_config
 from .tokenize import prepare_dataset, load_tokenizer, dataset_meta
 
 # %% auto #0
-__all__ = ['SPLITS', 'TrainConfig', 'resolve_data', 'run_folder', 'load_split', 'step_generator', 'get_batch', 'lr_at',
-           'eval_windows', 'mean_loss', 'bits_per_char', 'save_checkpoint', 'load_checkpoint', 'rng_state',
+__all__ = ['SPLITS', 'TrainConfig', 'resolve_data', 'run_folder', 'load_split', 'step_generator', 'get_batch', 'cooldown_start',
+           'lr_at', 'eval_windows', 'mean_loss', 'bits_per_char', 'save_checkpoint', 'load_checkpoint', 'rng_state',
            'set_rng_state', 'init_distributed', 'train_step', 'epochs_error', 'Trainer', 'run_differences',
            'tune_bootstrap', 'train', 'train_cli', 'load_run', 'plot_metrics', 'run_registry']
 
@@ -40,6 +40,10 @@ class TrainConfig:
     min_lr: float|None = None      # learning rate at the end of the cosine (None: learning_rate / 10)
     warmup_steps: int|None = None  # linear warmup steps (None: warmup_frac of all steps)
     warmup_frac: float = 0.02      # warmup as a fraction of all steps, when warmup_steps is None
+    schedule: str = 'cosine'       # after warmup: 'cosine' decay, or 'wsd' (stable at the peak, then a linear cooldown)
+    cooldown_frac: float = 0.2     # wsd: the share of all steps spent in the final cooldown to min_lr
+    branch_tokens: list|None = None  # wsd: shorter budgets to branch from this run: it keeps a stable-phase checkpoint for each
+    init_from: str|None = None     # wsd: the run (name under runs/, or path) whose stable-phase checkpoint this run cools down from
     weight_decay: float = 0.1      # AdamW decay, on 2-D weights only
     beta1: float = 0.9             # AdamW beta1
     beta2: float = 0.95            # AdamW beta2
@@ -93,6 +97,14 @@ def validated(self:TrainConfig) -> TrainConfig:
         setattr(self, name, _num(name, getattr(self, name), 0, hi))
     get_device(self.device); resolve_dtype(self.dtype if self.dtype != 'auto' else 'fp32')  # both raise naming the value
     if self.compile not in (True, False, 'auto'): _bad('compile', self.compile, "True, False or 'auto'")
+    if self.schedule not in ('cosine', 'wsd'): _bad('schedule', self.schedule, "'cosine' or 'wsd'")
+    self.cooldown_frac = _num('cooldown_frac', self.cooldown_frac, 1e-6, 1)
+    if (self.branch_tokens or self.init_from) and (self.schedule != 'wsd' or self.warmup_steps is None):
+        _bad('branch_tokens' if self.branch_tokens else 'init_from', self.branch_tokens or self.init_from,
+             "schedule='wsd' and an explicit warmup_steps, so that every branch shares its stable phase")
+    if self.branch_tokens is not None:
+        self.branch_tokens = sorted(_int('branch_tokens', t) for t in self.branch_tokens)
+        if self.branch_tokens and self.branch_tokens[-1] >= self.tokens: _bad('branch_tokens', self.branch_tokens, f"budgets below tokens={self.tokens}")
     for name in ('resume', 'force', 'progress'):
         if not isinstance(getattr(self, name), bool): _bad(name, getattr(self, name), 'True or False')
     return self
@@ -158,10 +170,22 @@ def get_batch(data:np.ndarray, # a token stream
     return x.to(device), y.to(device)
 
 # %% ../nbs/05_training.ipynb #4c118dda
+def cooldown_start(total_steps:int, # the run's steps
+                   cooldown_frac:float, # the share spent cooling down
+                  ) -> int:
+    "The first step of a WSD run's cooldown."
+    return total_steps - max(1, round(cooldown_frac * total_steps))
+
 def lr_at(step:int, # the optimizer step, from 0
-          total_steps:int, learning_rate:float, min_lr:float, warmup_steps:int) -> float:
-    "Learning rate at `step`: linear warmup over `warmup_steps`, then cosine decay to `min_lr` at `total_steps`."
+          total_steps:int, learning_rate:float, min_lr:float, warmup_steps:int,
+          schedule:str='cosine', # 'cosine', or 'wsd': stable at the peak, then linear to `min_lr`
+          cooldown_frac:float=0.2, # wsd: share of the steps in the cooldown
+         ) -> float:
+    "Learning rate at `step`: linear warmup over `warmup_steps`, then cosine decay, or stable then linear cooldown, to `min_lr`."
     if step < warmup_steps: return learning_rate * (step + 1) / warmup_steps
+    if schedule == 'wsd':
+        start = cooldown_start(total_steps, cooldown_frac)
+        return learning_rate + (min_lr - learning_rate) * max(0., min(1., (step - start + 1) / (total_steps - start)))
     progress = min(1., (step - warmup_steps) / max(1, total_steps - warmup_steps))
     return min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (learning_rate - min_lr)
 
@@ -316,9 +340,15 @@ class Trainer:
         if self.epochs > cfg.max_epochs: raise ValueError(epochs_error(cfg.tokens, self.epochs, self.data_dir, len(self.splits['train']), cfg.max_epochs))
         self.warmup = cfg.warmup_steps if cfg.warmup_steps is not None else round(cfg.warmup_frac * self.total_steps)
         self.min_lr = cfg.min_lr if cfg.min_lr is not None else cfg.learning_rate / 10
+        self.stable_steps = sorted({cooldown_start(self.steps_of(t), cfg.cooldown_frac) for t in cfg.branch_tokens or []})
+        if self.stable_steps and not self.warmup <= self.stable_steps[0] <= self.stable_steps[-1] <= cooldown_start(self.total_steps, cfg.cooldown_frac):
+            _bad('branch_tokens', cfg.branch_tokens, f"budgets whose cooldowns start after warmup ({self.warmup} steps) and before this run's own")
         self.step, self.train_seconds, self.wall_seconds = 0, 0., 0.
 
-    def lr(self, step:int) -> float: return lr_at(step, self.total_steps, self.cfg.learning_rate, self.min_lr, self.warmup)
+    def lr(self, step:int) -> float:
+        return lr_at(step, self.total_steps, self.cfg.learning_rate, self.min_lr, self.warmup, self.cfg.schedule, self.cfg.cooldown_frac)
+
+    def steps_of(self, tokens:int) -> int: return tokens // self.tokens_per_step
 
     def batches(self, step:int) -> list:
         "The micro-batches of optimizer step `step` for this process: a function of seed, step and rank only."
@@ -362,15 +392,34 @@ def check_same_run(self:Trainer, saved:dict, what:Path):
         raise ValueError(f"{what} belongs to a run with other parameters {diff} (saved, asked); choose another out_dir, or force=True to train it again")
 
 @patch
-def save(self:Trainer):
-    "Write `ckpt.pt` atomically (rank 0 writes, every process contributes its generator states)."
+def save(self:Trainer, name:str='ckpt.pt'):
+    "Write checkpoint `name` atomically (rank 0 writes, every process contributes its generator states)."
     rngs = _gather(rng_state(), self.world)
     if self.rank: return
-    save_checkpoint(self.run_dir/'ckpt.pt', {
+    save_checkpoint(self.run_dir/name, {
         'model': self.raw.state_dict(), 'optimizer': self.optimizer.state_dict(), 'scaler': self.scaler.state_dict(),
         'step': self.step, 'rng': rngs, 'arch': self.cfg.arch, 'model_config': asdict(self.raw.config),
         'config': asdict(self.cfg), 'dataset': str(self.data_dir), 'dataset_meta_sha256': self.meta_sha256,
-        'train_seconds': self.train_seconds, 'wall_seconds': self.wall_seconds + time.perf_counter() - self._t_start})
+        'train_seconds': self.train_seconds, 'wall_seconds': self.wall_seconds + time.perf_counter() - self._t_start, 'warmup': self.warmup})
+
+# %% ../nbs/05_training.ipynb #492d39cb
+@patch
+def branch_source(self:Trainer) -> Path:
+    "The run folder that `init_from` names."
+    path = Path(self.cfg.init_from).expanduser()
+    return path if path.is_absolute() or len(path.parts) > 1 else stage_dir('runs')/path
+
+@patch
+def branch_checkpoint(self:Trainer) -> dict:
+    "The stable-phase checkpoint of `init_from` at which this run's cooldown begins, checked to share everything before it."
+    step = cooldown_start(self.total_steps, self.cfg.cooldown_frac)
+    path = self.branch_source()/f'stable-{step}.pt'
+    if not path.exists(): raise FileNotFoundError(f"{path} not found: train the run {self.cfg.init_from} with branch_tokens including {self.cfg.tokens}")
+    ckpt = load_checkpoint(path)
+    diff = {k: v for k, v in run_differences(ckpt, self.cfg, self.meta_sha256).items() if k not in ('tokens', 'branch_tokens', 'init_from')}
+    if ckpt.get('warmup') != self.warmup: diff['warmup'] = (ckpt.get('warmup'), self.warmup)
+    if diff: raise ValueError(f"{path} is not a stable phase of this run: {diff} (trunk, branch) differ")
+    return ckpt
 
 # %% ../nbs/05_training.ipynb #ac18e168
 @patch
@@ -379,14 +428,17 @@ def start(self:Trainer) -> Trainer:
     self.run_dir.mkdir(parents=True, exist_ok=True); self._t_start = time.perf_counter()
     ckpt_path, metrics = self.run_dir/'ckpt.pt', self.run_dir/'metrics.jsonl'
     ckpt = load_checkpoint(ckpt_path) if self.cfg.resume and ckpt_path.exists() else None
+    if ckpt: self.check_same_run(ckpt, ckpt_path)
+    branching = ckpt is None and bool(self.cfg.init_from)
+    if branching: ckpt = self.branch_checkpoint()
     if ckpt:
-        self.check_same_run(ckpt, ckpt_path)
         self.raw.load_state_dict(ckpt['model']); self.optimizer.load_state_dict(ckpt['optimizer']); self.scaler.load_state_dict(ckpt['scaler'])
         self.step, self.train_seconds, self.wall_seconds = ckpt['step'], ckpt['train_seconds'], ckpt['wall_seconds']
         set_rng_state(ckpt['rng'][self.rank % len(ckpt['rng'])])
     _barrier(self.world)  # every process has read the folder before rank 0 tidies it
     if self.rank == 0:
-        kept = [r for r in read_jsonl(metrics) if ckpt and r['step'] <= self.step]
+        source = self.branch_source()/'metrics.jsonl' if branching else metrics  # a new branch takes its trunk's curve
+        kept = [r for r in read_jsonl(source) if ckpt and r['step'] <= self.step]
         atomic_write(metrics, ''.join(json.dumps(r) + '\n' for r in kept))
         for stale in [*self.run_dir.glob('.*.tmp'), *([] if ckpt else [ckpt_path]), self.run_dir/'summary.json']: stale.unlink(missing_ok=True)
     return self
@@ -426,6 +478,7 @@ def fit(self:Trainer) -> Path:
         lr = self.lr(self.step)
         losses.append(train_step(self.model, self.optimizer, self.batches(self.step), lr, cfg.grad_clip, self.device, self.dtype, self.scaler))
         self.step += 1; bar.update()
+        if self.step in self.stable_steps: self.save(f'stable-{self.step}.pt')  # a branch point
         if self.step % cfg.eval_interval == 0 or self.step == self.total_steps:
             synchronize(self.device); seconds = time.perf_counter() - t0; self.train_seconds += seconds
             record = self.log(losses, lr, seconds)
