@@ -12,8 +12,9 @@ import numpy as np
 from scipy import optimize
 
 # %% auto #0
-__all__ = ['PARAM_NAMES', 'N_KINDS', 'fit_line', 'predict', 'one_blas_thread', 'fit_saturating', 'PowerLawFit', 'fit_power_law',
-           'crossover', 'fit_study', 'fit_summary', 'study_json', 'fits_table', 'si_format', 'honest_reading']
+__all__ = ['PARAM_NAMES', 'JOINT_NAMES', 'N_KINDS', 'fit_line', 'predict', 'one_blas_thread', 'fit_saturating', 'PowerLawFit',
+           'fit_power_law', 'crossover', 'predict_joint', 'fit_joint', 'JointFit', 'fit_joint_law', 'fit_study',
+           'fit_summary', 'study_json', 'fits_table', 'si_format', 'honest_reading']
 
 # %% ../nbs/06_fits.ipynb #b50e816c
 PARAM_NAMES = {'line': ('alpha', 'A'), 'saturating': ('E', 'A', 'alpha')}
@@ -194,6 +195,81 @@ def crossover(fit_a:PowerLawFit, # one family's fit, e.g. GPT
             'in_measured_range': in_both, 'ci_in_measured_range': ci_inside, 'resolved': bool(in_both and ci_inside and share >= min_share)}
 
 def _num(x): return None if x is None or not np.isfinite(x) else float(x)
+
+# %% ../nbs/06_fits.ipynb #4606287c
+JOINT_NAMES = ('E', 'A', 'alpha', 'B', 'beta')
+
+def predict_joint(params:np.ndarray, # (5,) or (B, 5) in `JOINT_NAMES` order
+                  n_params:np.ndarray, tokens:np.ndarray, # where to predict, broadcast together
+                 ) -> np.ndarray:
+    "Loss E + A/N^α + B/D^β; shape (B, n) for many parameter vectors."
+    p, logn, logd = np.atleast_2d(params), np.log(np.asarray(n_params, float))[None], np.log(np.asarray(tokens, float))[None]
+    out = p[:, 0:1] + np.exp(np.log(p[:, 1:2]) - p[:, 2:3] * logn) + np.exp(np.log(p[:, 3:4]) - p[:, 4:5] * logd)
+    return out[0] if np.ndim(params) == 1 else out
+
+# %% ../nbs/06_fits.ipynb #5409bffb
+def _joint_objective(theta, logn, logd, logl, delta):
+    "Huber loss of log(E + A/N^α + B/D^β) against log L, and its gradient in theta = (log E, log A, α, log B, β)."
+    log_e, log_a, alpha, log_b, beta = theta
+    terms = np.stack([np.full_like(logn, log_e), log_a - alpha * logn, log_b - beta * logd])  # (3, n)
+    pred = np.logaddexp.reduce(terms, axis=0)
+    share, r = np.exp(terms - pred), pred - logl
+    g = np.clip(r / delta, -1, 1)
+    grad = [(g * share[0]).sum(), (g * share[1]).sum(), -(g * share[1] * logn).sum(), (g * share[2]).sum(), -(g * share[2] * logd).sum()]
+    return _huber(r, delta).sum(), np.array(grad)
+
+# %% ../nbs/06_fits.ipynb #1cbeaf2b
+def fit_joint(n_params:np.ndarray, tokens:np.ndarray, loss:np.ndarray, # one entry per run
+              huber_delta:float=1e-3, # Huber threshold on log-loss residuals
+              starts:list|None=None, # (E, A, α, B, β) starting points; default a grid of 27
+              n_starts:int|None=None, # run L-BFGS from only the best this many starts
+             ) -> np.ndarray:
+    "Fit L = E + A/N^α + B/D^β by Huber loss on log L with multi-start L-BFGS; returns (E, A, α, B, β)."
+    n_params, tokens, loss = (np.asarray(x, float) for x in (n_params, tokens, loss))
+    logl, cn, cd = np.log(loss), np.log(n_params).mean(), np.log(tokens).mean()
+    logn, logd = np.log(n_params) - cn, np.log(tokens) - cd  # centred: the fitted A, B are at the mean size and budget
+    if starts is None:
+        excess = lambda f: max(np.exp(logl.mean()) - f * loss.min(), 1e-6) / 2
+        starts = [(f * loss.min(), excess(f) * math.exp(al * cn), al, excess(f) * math.exp(be * cd), be)
+                  for f in (0.2, 0.6, 0.9) for al in (0.1, 0.3, 0.7) for be in (0.1, 0.3, 0.7)]
+    bounds = [(math.log(1e-6 * loss.min()), math.log(2 * loss.max())), (-80., 80.), (0., 5.), (-80., 80.), (0., 5.)]
+    thetas = [np.clip([math.log(e), math.log(a) - al * cn, al, math.log(b) - be * cd, be], *np.array(bounds).T) for e, a, al, b, be in starts]
+    thetas = sorted(thetas, key=lambda t: _joint_objective(t, logn, logd, logl, huber_delta)[0])
+    with one_blas_thread():
+        runs = [optimize.minimize(_joint_objective, t, args=(logn, logd, logl, huber_delta), jac=True, method='L-BFGS-B', bounds=bounds)
+                for t in thetas[:n_starts]]
+    log_e, log_a, alpha, log_b, beta = min(runs, key=lambda r: r.fun).x
+    return np.array([math.exp(log_e), math.exp(log_a + alpha * cn), alpha, math.exp(log_b + beta * cd), beta])
+
+# %% ../nbs/06_fits.ipynb #a73c619b
+@dataclass
+class JointFit:
+    "L(N, D) fitted to runs, with bootstrap refits (by run)."
+    n_params: np.ndarray; tokens: np.ndarray; loss: np.ndarray  # the runs
+    estimate: np.ndarray  # (E, A, α, B, β)
+    boot: np.ndarray      # (n_boot, 5); rows of NaN were skipped (a resample with too few distinct sizes or budgets)
+    names = JOINT_NAMES
+    def predict(self, n_params, tokens, params=None): return predict_joint(self.estimate if params is None else params, n_params, tokens)
+    def interval(self, level=0.95) -> np.ndarray:
+        ok = self.boot[~np.isnan(self.boot).any(1)]
+        return np.percentile(ok, [50 - 50 * level, 50 + 50 * level], axis=0) if len(ok) >= 10 else np.full((2, 5), np.nan)
+    @property
+    def identified(self) -> bool: return len(self.loss) > 5 and len(np.unique(self.n_params)) >= 3 and len(np.unique(self.tokens)) >= 2
+
+def fit_joint_law(n_params, tokens, loss, # one entry per run
+                  n_boot:int=1000, seed:int=0, huber_delta:float=1e-3) -> JointFit:
+    "Fit L(N, D) with a seeded bootstrap over runs; a resample needs 3 sizes and 2 budgets to be refitted."
+    n_params, tokens, loss = (np.asarray(x, float) for x in (n_params, tokens, loss))
+    if not (len(loss) == len(n_params) == len(tokens) and len(loss) >= 3 and (loss > 0).all() and (n_params > 0).all() and (tokens > 0).all()):
+        raise ValueError(f"a joint fit needs at least 3 runs with positive sizes, budgets and losses; got {len(loss)}")
+    estimate = fit_joint(n_params, tokens, loss, huber_delta)
+    boot, rng = np.full((n_boot, 5), np.nan), np.random.default_rng(seed)
+    with one_blas_thread():
+        for b in range(n_boot):
+            i = rng.integers(0, len(loss), len(loss))
+            if len(np.unique(n_params[i])) >= 3 and len(np.unique(tokens[i])) >= 2:
+                boot[b] = fit_joint(n_params[i], tokens[i], loss[i], huber_delta, starts=[estimate], n_starts=1)
+    return JointFit(n_params, tokens, loss, estimate, boot)
 
 # %% ../nbs/06_fits.ipynb #249e34fe
 N_KINDS = ('n_params', 'n_params_non_embedding')
