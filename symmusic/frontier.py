@@ -15,7 +15,7 @@ from .fits import fit_joint_law, fit_power_law, predict_joint, si_format
 
 # %% auto #0
 __all__ = ['flops_law', 'flops_per_token_at', 'compute_optimal', 'isoflop_points', 'isoflop_exponent', 'family_frontier',
-           'held_out_test', 'frontier_crossover', 'plot_isoflop', 'plot_frontier', 'frontier_reading',
+           'held_out_test', 'frontier_crossover', 'wsd_vs_cosine', 'plot_isoflop', 'plot_frontier', 'frontier_reading',
            'analyze_frontier']
 
 # %% ../nbs/06b_frontier.ipynb #8b2d5318
@@ -155,6 +155,23 @@ def frontier_crossover(gpt:dict, lstm:dict, # from `family_frontier`
             **_ci(boot), 'share_crossing': float(np.isfinite(boot).mean()) if len(boot) else None, 'gpt_better_at_low_compute': gpt_below_at_start,
             'note': None}
 
+# %% ../nbs/06b_frontier.ipynb #2ec0e062
+def wsd_vs_cosine(grid_rows:list[dict], # the N x D grid's runs (trunks and branches)
+                  cosine_rows:list[dict], # from-scratch cosine runs at some of the grid's sizes and budgets, several seeds each
+                 ) -> list[dict]:
+    "At each size and budget trained both ways: the WSD branch's loss, the cosine seeds' mean and spread, and whether they match."
+    groups, out = {}, []
+    for r in cosine_rows: groups.setdefault((r['arch'], r['size'], r['tokens']), []).append(r['val_bpc'])
+    for (arch, size, tokens), cosine in sorted(groups.items()):
+        wsd = [r['val_bpc'] for r in grid_rows if (r['arch'], r['size'], r['tokens']) == (arch, size, tokens)]
+        if not wsd: continue
+        sd = float(np.std(cosine, ddof=1)) if len(cosine) > 1 else None
+        diff = wsd[0] - float(np.mean(cosine))
+        out.append({'arch': arch, 'size': size, 'tokens': tokens, 'wsd_branch': wsd[0], 'cosine_mean': float(np.mean(cosine)), 'cosine_sd': sd,
+                    'n_seeds': len(cosine), 'difference': diff,
+                    'within_noise': None if sd is None else bool(abs(diff) <= 2 * sd * math.sqrt(1 + 1 / len(cosine)))})
+    return out
+
 # %% ../nbs/06b_frontier.ipynb #10ed1e9d
 _COLORS = {'gpt': 'tab:blue', 'lstm': 'tab:orange'}
 
@@ -216,6 +233,11 @@ def frontier_reading(result:dict # the content of frontier.json
                 + (f", {sum(bool(s['inside']) for s in scores)} of {len(scores)} inside its 95% interval" if scores[0]['inside'] is not None else '')
                 for kind, scores in held.items()) + '.'
         parts.append(text)
+    if checks := result.get('wsd_vs_cosine'):
+        parts.append("**Cooldown branches against cosine runs**: " + '; '.join(
+            f"{k['arch'].upper()} {k['size']} at {si_format(k['tokens'])} tokens: branch {k['wsd_branch']:.3f}, cosine {k['cosine_mean']:.3f}"
+            + (f" ± {k['cosine_sd']:.3f} (sd of {k['n_seeds']} seeds): " + ('within' if k['within_noise'] else 'outside') + ' seed noise' if k['cosine_sd'] is not None else '')
+            for k in checks) + '.')
     c = result.get('crossover')
     if c:
         lo, hi = (si_format(x) for x in c['range'])
@@ -233,7 +255,9 @@ def frontier_reading(result:dict # the content of frontier.json
 # %% ../nbs/06b_frontier.ipynb #98d0050b
 def analyze_frontier(study_dir:str|Path, # the study folder
                      rows:list[dict], # every run of the grid (`scaling.study_rows`)
-                     n_boot:int=1000, seed:int=0) -> dict:
+                     n_boot:int=1000, seed:int=0,
+                     cosine_rows:list[dict]|None=None, # from-scratch cosine runs to compare the branches with (`wsd_vs_cosine`)
+                    ) -> dict:
     "Fit each family's frontier, test it on a held-out size, find the crossover; write frontier.json, frontier.md and plots."
     from symmusic.scaling import save_figure
     study_dir = Path(study_dir); study_dir.mkdir(parents=True, exist_ok=True)
@@ -243,7 +267,7 @@ def analyze_frontier(study_dir:str|Path, # the study folder
         if len({r['n_params'] for r in fam}) < 2 or len(fam) < 3: continue
         families[arch] = {**family_frontier(fam, n_boot, seed + i), 'held_out': held_out_test(fam, max(100, n_boot // 2), seed + i)}
     result = {'families': families, 'crossover': frontier_crossover(families['gpt'], families['lstm']) if {'gpt', 'lstm'} <= set(families) else None,
-              'n_boot': n_boot, 'seed': seed, 'loss': 'val_bpc', 'git_commit': git_commit()}
+              'wsd_vs_cosine': wsd_vs_cosine(rows, cosine_rows or []), 'n_boot': n_boot, 'seed': seed, 'loss': 'val_bpc', 'git_commit': git_commit()}
     result = {**result, 'families': {a: {k: v for k, v in f.items() if k != '_fit'} for a, f in families.items()}}
     result['reading'] = frontier_reading(result)
     write_json(study_dir/'frontier.json', result)

@@ -153,14 +153,20 @@ _LADDER, _FAMILIES = ('c0', 'c1', 'c2', 'c3', 'c4'), ('gpt', 'lstm')
 _DEMO_TRAIN = dict(tokens=2**21, batch_size=16, block_size=128, learning_rate=3e-3, eval_interval=64, eval_tokens=32_768,
                    device='cpu', progress=False)
 _PAPER_TRAIN = dict(tokens=100_000_000, batch_size=64, block_size=256, learning_rate=3e-4, eval_interval=500, eval_tokens=1_000_000)
+_WSD = dict(schedule='wsd', cooldown_frac=0.2)
 
 SWEEPS = {  # runs: (arch, size); seeds: size -> seeds per family; learning_rates: the preset whose tuned rates it uses
             # source: the corpus of its datasets; train: nbs/train.ipynb parameters; workers: runs at a time; threads: per run
             # lr_grid: the rates a tuning preset tries; phase2: the BPE run (GPT size, train parameters) and its evaluation
+            # budgets: the N x D grid (one WSD trunk per size, cooldown branches for the shorter budgets); cosine_check: cosine runs to compare
     'paper': {'runs': [(a, s) for a in _FAMILIES for s in ('tiny', 'small', 'medium', 'large', 'xl')], 'source': 'lmd',
               'learning_rates': 'paper-lr', 'workers': 1, 'threads': None, 'timeout': 7 * 24 * 3600, 'train': _PAPER_TRAIN,
               'phase2': {'size': 'best', 'train': dict(tokens=100_000_000, batch_size=16, block_size=1024),
                          'evaluate': dict(n_samples=500, n_prompted=100, max_new_tokens=1024, n_real=500)}},
+    'paper-frontier': {'runs': [(a, s) for a in _FAMILIES for s in ('tiny', 'small', 'medium', 'large', 'xl')], 'source': 'lmd',
+                       'learning_rates': 'paper-lr', 'budgets': (25_000_000, 50_000_000, 100_000_000), 'workers': 1, 'threads': None,
+                       'cosine_check': {'sizes': ('tiny', 'small'), 'tokens': 50_000_000, 'seeds': 2},
+                       'timeout': 7 * 24 * 3600, 'train': {**_PAPER_TRAIN, **_WSD, 'warmup_steps': 120}},
     'paper-lr': {'runs': [(a, s) for a in _FAMILIES for s in ('tiny', 'small', 'medium', 'large', 'xl')], 'source': 'lmd',
                  'lr_grid': (1e-4, 3e-4, 1e-3), 'workers': 1, 'threads': None, 'timeout': 7 * 24 * 3600,
                  'train': {**_PAPER_TRAIN, 'tokens': 25_000_000}},
@@ -170,9 +176,13 @@ SWEEPS = {  # runs: (arch, size); seeds: size -> seeds per family; learning_rate
                         'evaluate': dict(n_samples=24, n_prompted=8, max_new_tokens=512, n_real=60)}},
     'demo-lr': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'lr_grid': (1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2),
                 'workers': 2, 'threads': 1, 'timeout': 1800, 'train': {**_DEMO_TRAIN, 'tokens': 2**19}},
+    'frontier': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'learning_rates': 'demo-lr',
+                 'budgets': (2**18, 2**19, 2**20, 2**21, 2**22), 'cosine_check': {'sizes': ('c1', 'c2'), 'tokens': 2**20, 'seeds': 3},
+                 'workers': 2, 'threads': 1, 'timeout': 3600, 'train': {**_DEMO_TRAIN, **_WSD, 'warmup_steps': 16, 'eval_interval': 128}},
     'smoke': {'runs': [(a, s) for a in _FAMILIES for s in ('c0', 'c1')], 'source': 'music21', 'workers': 2, 'threads': 1, 'timeout': 300,
+              'budgets': (24 * 8 * 64, 48 * 8 * 64), 'cosine_check': {'sizes': ('c0',), 'tokens': 24 * 8 * 64, 'seeds': 2},
               'train': dict(tokens=48 * 8 * 64, batch_size=8, block_size=64, learning_rate=3e-3, eval_interval=16, eval_tokens=4096,
-                            device='cpu', dtype='fp32', progress=False),
+                            device='cpu', dtype='fp32', progress=False, **_WSD, warmup_steps=2),
               'phase2': {'size': 'c1', 'train': dict(tokens=2**15, block_size=128),
                          'evaluate': dict(n_samples=8, n_prompted=4, max_new_tokens=256, n_real=20)}},
 }
@@ -199,7 +209,7 @@ def learning_rate(preset:str, arch:str, size:str) -> tuple[float, str]:
 
 def sweep_plan(preset:str, # a key of `SWEEPS`
               ) -> list[dict]:
-    "The runs of sweep `preset`: name, family, size and every `nbs/train.ipynb` parameter (one run per seed and tried rate)."
+    "The runs of sweep `preset`: name, family, size, role, stage and every `nbs/train.ipynb` parameter."
     from symmusic.models import SIZES
     cfg, plan = _preset(preset), []
     for arch, size in cfg['runs']:
@@ -209,8 +219,23 @@ def sweep_plan(preset:str, # a key of `SWEEPS`
             for lr in cfg.get('lr_grid') or [learning_rate(preset, arch, size)[0]]:
                 name = f'{preset}-{arch}-{size}' + (f'-s{seed}' if seed != base_seed else '') + (f'-lr{lr:g}' if 'lr_grid' in cfg else '')
                 params = {**cfg['train'], 'arch': arch, 'size': size, 'learning_rate': lr, 'seed': seed}
-                plan.append({'name': name, 'arch': arch, 'size': size, 'params': params})
+                if 'budgets' not in cfg: plan.append({'name': name, 'arch': arch, 'size': size, 'role': 'run', 'stage': 0, 'params': params})
+                else: plan += _grid_row(name, arch, size, params, sorted(cfg['budgets']))
+    for arch, size in (r for r in cfg['runs'] if r[1] in cfg.get('cosine_check', {}).get('sizes', ())):
+        check = cfg['cosine_check']
+        for seed in range(1337, 1337 + check['seeds']):
+            params = {**cfg['train'], 'arch': arch, 'size': size, 'learning_rate': learning_rate(preset, arch, size)[0], 'seed': seed,
+                      'tokens': check['tokens'], 'schedule': 'cosine', 'warmup_steps': None}
+            plan.append({'name': f"{preset}-{arch}-{size}-cosine-t{si_format(check['tokens'])}-s{seed}", 'arch': arch, 'size': size,
+                         'role': 'cosine_check', 'stage': 0, 'params': params})
     return plan
+
+def _grid_row(name:str, arch:str, size:str, params:dict, budgets:list) -> list[dict]:
+    "A size's row of the N x D grid: a WSD trunk to the longest budget, and a cooldown branch from it for each shorter one."
+    trunk = {'name': name, 'arch': arch, 'size': size, 'role': 'trunk', 'stage': 0,
+             'params': {**params, 'tokens': budgets[-1], 'branch_tokens': budgets[:-1]}}
+    return [trunk] + [{'name': f'{name}-t{si_format(b)}', 'arch': arch, 'size': size, 'role': 'branch', 'stage': 1,
+                       'params': {**params, 'tokens': b, 'init_from': str(stage_dir('runs')/name)}} for b in budgets[:-1]]
 
 # %% ../nbs/06a_scaling.ipynb #3145a0f9
 def _given(overrides:dict) -> dict: return {k: v for k, v in overrides.items() if v is not None}
@@ -308,7 +333,7 @@ def run_runs(plan:list[dict], # from `sweep_plan`
             if out_nb.exists() and run_dir.exists(): atomic_write(run_dir/'train.ipynb', out_nb.read_bytes())
         done.append(run['name'])
         log(f"[{len(done)}/{len(plan)}] {run['name']}: {status} ({time.perf_counter() - t0:.0f} s)" + (f": {error}" if error else ''))
-        return {'name': run['name'], 'arch': run['arch'], 'size': run['size'], 'status': status, 'error': error,
+        return {'name': run['name'], 'arch': run['arch'], 'size': run['size'], 'role': run.get('role', 'run'), 'status': status, 'error': error,
                 'seconds': round(time.perf_counter() - t0, 1), 'run_dir': str(run_dir), 'notebook': str(out_nb)}
     with _torch_threads(threads), ThreadPoolExecutor(workers) as pool: return list(pool.map(one, plan))
 
@@ -415,9 +440,17 @@ def run_sweep(preset:str='demo', # a key of `SWEEPS`
     data_dir = preset_dataset(preset, 1)  # prepared once here, not inside the first run
     plan = [{**r, 'params': {**r['params'], 'data': str(data_dir)}} for r in plan]
     check_plan(plan, force)
-    records = run_runs(plan, study_dir/'notebooks', force, cfg['workers'], cfg['threads'], cfg['timeout'], train_nb, log)
-    if 'lr_grid' in cfg: analysis = analyze_lr_sweep(study_dir, preset, [r['run_dir'] for r in records])
-    else: analysis = analyze_study(study_dir, [r['run_dir'] for r in records], n_boot, seed)
+    records = []
+    for stage in sorted({r['stage'] for r in plan}):  # branches start from their trunks' checkpoints: trunks first
+        records += run_runs([r for r in plan if r['stage'] == stage], study_dir/'notebooks', force, cfg['workers'], cfg['threads'],
+                            cfg['timeout'], train_nb, log)
+    role = {r['name']: r['role'] for r in plan}
+    runs_of = lambda *roles: [r['run_dir'] for r in records if role[r['name']] in roles]
+    if 'lr_grid' in cfg: analysis = analyze_lr_sweep(study_dir, preset, runs_of('run'))
+    else: analysis = analyze_study(study_dir, runs_of('run', 'trunk'), n_boot, seed)  # the law in N: one budget, the longest
+    if 'budgets' in cfg:
+        from symmusic.frontier import analyze_frontier
+        analysis['frontier'] = analyze_frontier(study_dir, study_rows(runs_of('trunk', 'branch')), n_boot, seed, study_rows(runs_of('cosine_check')))
     if cfg.get('learning_rates') and (tuned := tuned_learning_rates(cfg['learning_rates'])):
         atomic_write(study_dir/'learning_rates.md', markdown_table(learning_rate_table(tuned)) + '\n')
     write_json(study_dir/'sweep.json', {'preset': preset, **{k: v for k, v in cfg.items() if k != 'runs'}, 'dataset': str(data_dir), 'runs': records,
