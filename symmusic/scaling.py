@@ -19,8 +19,8 @@ from .fits import *
 __all__ = ['RESULT_COLUMNS', 'FAMILY_COLORS', 'SWEEPS', 'study_rows', 'write_results', 'save_figure', 'plot_scaling',
            'plot_training_curves', 'plot_loss_vs_compute', 'tuned_learning_rates', 'learning_rate', 'sweep_plan',
            'phase2_plan', 'phase2_evaluation', 'train_notebook', 'run_runs', 'analyze_study', 'analyze_lr_sweep',
-           'learning_rate_table', 'plot_lr_sweep', 'preset_dataset', 'check_plan', 'run_sweep', 'show_study',
-           'symmusic_sweep']
+           'extend_lr_plan', 'learning_rate_table', 'plot_lr_sweep', 'preset_dataset', 'check_plan', 'run_sweep',
+           'show_study', 'symmusic_sweep']
 
 # %% ../nbs/06a_scaling.ipynb #2a072788
 RESULT_COLUMNS = ('arch', 'size', 'seed', 'n_params', 'n_params_non_embedding', 'tokens', 'tokens_per_param', 'epochs', 'learning_rate',
@@ -160,21 +160,19 @@ SWEEPS = {  # runs: (arch, size); seeds: size -> seeds per family; learning_rate
             # lr_grid: the rates a tuning preset tries; phase2: the BPE run (GPT size, train parameters) and its evaluation
             # budgets: the N x D grid (one WSD trunk per size, cooldown branches for the shorter budgets); cosine_check: cosine runs to compare
     'paper': {'runs': [(a, s) for a in _FAMILIES for s in ('tiny', 'small', 'medium', 'large', 'xl')], 'source': 'lmd',
-              'learning_rates': 'paper-lr', 'workers': 1, 'threads': None, 'timeout': 7 * 24 * 3600, 'train': _PAPER_TRAIN,
+              'learning_rates': 'paper-lr', 'budgets': (25_000_000, 50_000_000, 100_000_000),
+              'cosine_check': {'sizes': ('tiny', 'small'), 'tokens': 50_000_000, 'seeds': 2},
+              'workers': 1, 'threads': None, 'timeout': 7 * 24 * 3600, 'train': {**_PAPER_TRAIN, **_WSD, 'warmup_steps': 120},
               'phase2': {'size': 'best', 'train': dict(tokens=100_000_000, batch_size=16, block_size=1024),
                          'evaluate': dict(n_samples=500, n_prompted=100, max_new_tokens=1024, n_real=500)}},
-    'paper-frontier': {'runs': [(a, s) for a in _FAMILIES for s in ('tiny', 'small', 'medium', 'large', 'xl')], 'source': 'lmd',
-                       'learning_rates': 'paper-lr', 'budgets': (25_000_000, 50_000_000, 100_000_000), 'workers': 1, 'threads': None,
-                       'cosine_check': {'sizes': ('tiny', 'small'), 'tokens': 50_000_000, 'seeds': 2},
-                       'timeout': 7 * 24 * 3600, 'train': {**_PAPER_TRAIN, **_WSD, 'warmup_steps': 120}},
     'paper-lr': {'runs': [(a, s) for a in _FAMILIES for s in ('tiny', 'small', 'medium', 'large', 'xl')], 'source': 'lmd',
-                 'lr_grid': (1e-4, 3e-4, 1e-3), 'workers': 1, 'threads': None, 'timeout': 7 * 24 * 3600,
+                 'lr_grid': (1e-4, 3e-4, 1e-3), 'lr_extend': 2, 'workers': 1, 'threads': None, 'timeout': 7 * 24 * 3600,
                  'train': {**_PAPER_TRAIN, 'tokens': 25_000_000}},
     'demo': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'seeds': {'c0': 3, 'c1': 3}, 'source': 'music21',
              'learning_rates': 'demo-lr', 'workers': 2, 'threads': 1, 'timeout': 1800, 'train': _DEMO_TRAIN,
              'phase2': {'size': 'c3', 'train': dict(tokens=2**20, block_size=256),
                         'evaluate': dict(n_samples=24, n_prompted=8, max_new_tokens=512, n_real=60)}},
-    'demo-lr': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'lr_grid': (1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2),
+    'demo-lr': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'lr_grid': (1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2), 'lr_extend': 3,
                 'workers': 2, 'threads': 1, 'timeout': 1800, 'train': {**_DEMO_TRAIN, 'tokens': 2**19}},
     'frontier': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'learning_rates': 'demo-lr',
                  'budgets': (2**18, 2**19, 2**20, 2**21, 2**22), 'cosine_check': {'sizes': ('c1', 'c2'), 'tokens': 2**20, 'seeds': 3},
@@ -367,8 +365,7 @@ def analyze_lr_sweep(study_dir:str|Path, # the tuning study's folder
     losses = {}
     for r in rows: losses.setdefault(r['arch'], {}).setdefault(r['size'], {})[f"{r['learning_rate']:g}"] = r['val_bpc']
     chosen = {a: {s: float(min(by_lr, key=by_lr.get)) for s, by_lr in sizes.items()} for a, sizes in losses.items()}
-    grid = [f'{lr:g}' for lr in cfg['lr_grid']]
-    at_edge = [f'{a} {s}' for a, sizes in chosen.items() for s, lr in sizes.items() if f'{lr:g}' in (grid[0], grid[-1])]
+    at_edge = [f'{a} {s}' for a, sizes in chosen.items() for s, lr in sizes.items() if lr in (min(map(float, losses[a][s])), max(map(float, losses[a][s])))]
     result = {'preset': preset, 'lr_grid': list(cfg['lr_grid']), 'tokens': cfg['train']['tokens'], 'loss': 'val_bpc',
               'val_bpc': losses, 'chosen': chosen, 'at_grid_edge': at_edge, 'git_commit': git_commit()}
     study_dir.mkdir(parents=True, exist_ok=True)
@@ -376,6 +373,19 @@ def analyze_lr_sweep(study_dir:str|Path, # the tuning study's folder
     atomic_write(study_dir/'learning_rates.md', markdown_table(learning_rate_table(result)) + '\n')
     if rows: save_figure(plot_lr_sweep(result), study_dir/'plots', 'learning_rates')
     return {'rows': rows, 'tuned': result}
+
+def extend_lr_plan(plan:list[dict], # the tuning runs so far
+                   tuned:dict, # their `analyze_lr_sweep` result
+                  ) -> list[dict]:
+    "One run a factor of 2 beyond the rates tried, for each (family, size) whose best rate is the highest or lowest it tried."
+    new = []
+    for arch, sizes in tuned['val_bpc'].items():
+        for size, by_lr in sizes.items():
+            tried, best = sorted(map(float, by_lr)), tuned['chosen'][arch][size]
+            lr = best * 2 if best == tried[-1] else best / 2 if best == tried[0] else None
+            template = next((r for r in plan if (r['arch'], r['size']) == (arch, size)), None)
+            if lr and template: new.append({**template, 'name': template['name'].rsplit('-lr', 1)[0] + f'-lr{lr:g}', 'params': {**template['params'], 'learning_rate': lr}})
+    return new
 
 def learning_rate_table(tuned:dict # a learning-rate sweep's result (`analyze_lr_sweep`, `tuned_learning_rates`)
                        ) -> list[dict]:
@@ -444,6 +454,11 @@ def run_sweep(preset:str='demo', # a key of `SWEEPS`
     for stage in sorted({r['stage'] for r in plan}):  # branches start from their trunks' checkpoints: trunks first
         records += run_runs([r for r in plan if r['stage'] == stage], study_dir/'notebooks', force, cfg['workers'], cfg['threads'],
                             cfg['timeout'], train_nb, log)
+    for _ in range(cfg.get('lr_extend', 0)):  # a best rate at the edge of those tried: try one further, until it is inside
+        extra = extend_lr_plan(plan, analyze_lr_sweep(study_dir, preset, [r['run_dir'] for r in records])['tuned'])
+        if not extra: break
+        plan += extra
+        records += run_runs(extra, study_dir/'notebooks', force, cfg['workers'], cfg['threads'], cfg['timeout'], train_nb, log)
     role = {r['name']: r['role'] for r in plan}
     runs_of = lambda *roles: [r['run_dir'] for r in records if role[r['name']] in roles]
     if 'lr_grid' in cfg: analysis = analyze_lr_sweep(study_dir, preset, runs_of('run'))
@@ -476,5 +491,5 @@ def symmusic_sweep(preset:str='demo', # sweep preset: demo, paper or smoke
                   ):
     "Train a sweep of model sizes through nbs/train.ipynb, fit scaling laws with uncertainty and plot them."
     study_dir = run_sweep(preset, study, force, n_boot)
-    print((study_dir/'reading.md').read_text())
+    print((study_dir/('learning_rates.md' if 'lr_grid' in _preset(preset) else 'reading.md')).read_text())
     print(f"results, fits and plots: {study_dir}")
