@@ -374,14 +374,15 @@ def build(self:Trainer) -> Trainer:
 
 # %% ../nbs/05_training.ipynb #da8a72c8
 _NOT_IDENTITY = ('data', 'out_dir', 'resume', 'force', 'progress', 'kill_after_steps', 'device', 'compile', 'max_epochs')
+_AS_BEFORE = dict(schedule='cosine', cooldown_frac=0.2, branch_tokens=None, init_from=None)  # how runs saved before these existed trained
 
 def run_differences(saved:dict, # a checkpoint or summary.json: its 'config' and 'dataset_meta_sha256'
                     cfg:TrainConfig, # the run asked for, validated
                     meta_sha256:str, # sha256 of the asked dataset's meta.json
                    ) -> dict:
     "{parameter: (saved, asked)} for every parameter that makes `saved` another run than `cfg`; the dataset as 'data'."
-    diff = {f.name: (saved['config'].get(f.name), getattr(cfg, f.name)) for f in fields(cfg)
-            if f.name not in _NOT_IDENTITY and saved['config'].get(f.name) != getattr(cfg, f.name)}
+    was = {**_AS_BEFORE, **saved['config']}
+    diff = {f.name: (was.get(f.name), getattr(cfg, f.name)) for f in fields(cfg) if f.name not in _NOT_IDENTITY and was.get(f.name) != getattr(cfg, f.name)}
     if saved.get('dataset_meta_sha256') != meta_sha256: diff['data'] = (saved.get('dataset'), 'meta.json sha256 ' + meta_sha256[:12])
     return diff
 
