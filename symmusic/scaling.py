@@ -172,7 +172,7 @@ SWEEPS = {  # runs: (arch, size); seeds: size -> seeds per family; learning_rate
              'learning_rates': 'demo-lr', 'workers': 2, 'threads': 1, 'timeout': 1800, 'train': _DEMO_TRAIN,
              'phase2': {'size': 'c3', 'train': dict(tokens=2**20, block_size=256),
                         'evaluate': dict(n_samples=24, n_prompted=8, max_new_tokens=512, n_real=60)}},
-    'demo-lr': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'lr_grid': (1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2), 'lr_extend': 3,
+    'demo-lr': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'lr_grid': (1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2), 'lr_extend': 6,
                 'workers': 2, 'threads': 1, 'timeout': 1800, 'train': {**_DEMO_TRAIN, 'tokens': 2**19}},
     'frontier': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'learning_rates': 'demo-lr',
                  'budgets': (2**18, 2**19, 2**20, 2**21, 2**22), 'cosine_check': {'sizes': ('c1', 'c2'), 'tokens': 2**20, 'seeds': 3},
@@ -390,7 +390,8 @@ def extend_lr_plan(plan:list[dict], # the tuning runs so far
 def learning_rate_table(tuned:dict # a learning-rate sweep's result (`analyze_lr_sweep`, `tuned_learning_rates`)
                        ) -> list[dict]:
     "One row per (family, size): validation bits/char at each rate tried, and the chosen rate."
-    return [{'family': a, 'size': s, **{f'lr {lr}': f'{bpc:.4f}' for lr, bpc in by_lr.items()}, 'chosen': f"{tuned['chosen'][a][s]:g}"}
+    rates = sorted({lr for sizes in tuned['val_bpc'].values() for by_lr in sizes.values() for lr in by_lr}, key=float)
+    return [{'family': a, 'size': s, **{f'lr {lr}': f'{by_lr[lr]:.4f}' if lr in by_lr else '' for lr in rates}, 'chosen': f"{tuned['chosen'][a][s]:g}"}
             for a, sizes in tuned['val_bpc'].items() for s, by_lr in sizes.items()]
 
 def plot_lr_sweep(tuned:dict) -> Figure:
