@@ -2,9 +2,9 @@
 """The test suite: consistency checks, then every notebook's tests, run by nbdev_test.
 
 Each check and each notebook is one test unit; the last line is `N passed, N failed`.
-Usage: python .ci/tests.py [--slow] [--only PATTERN] [--workers N]
+Usage: python .ci/tests.py [--slow] [--only PATTERN] [--workers N] [--no-fresh-venv]
 """
-import argparse, configparser, hashlib, json, os, subprocess, sys, tempfile, time
+import argparse, configparser, hashlib, json, os, re, shutil, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,6 +42,57 @@ def check_parameters_tags():
             problems.append(f"{name}: no cell tagged 'parameters' (papermill would silently run the defaults)")
     return not problems, '\n'.join(problems)
 
+# The notebooks a user opens: each has an "Open in Colab" link, and its first code cell installs symmusic there only
+USER_NOTEBOOKS = ENTRY_POINTS + ['index.ipynb', 'quickstart.ipynb']
+COLAB_URL = 'https://colab.research.google.com/github/symmusic/symmusic/blob/main/nbs/'
+COLAB_CELL_CHILD = r"""
+import subprocess, sys
+def refuse(*a, **k): raise AssertionError(f"the Colab cell ran {a} outside Colab")
+subprocess.run = refuse
+exec(sys.stdin.read())
+"""
+
+def check_colab():
+    problems = []
+    for name in USER_NOTEBOOKS:
+        cells = json.loads((NBS/name).read_text())['cells']
+        if not any(f'({COLAB_URL}{name})' in ''.join(c['source']) for c in cells if c['cell_type'] == 'markdown'):
+            problems.append(f"{name}: no [Open in Colab]({COLAB_URL}{name}) link")
+        first = ''.join(next(c for c in cells if c['cell_type'] == 'code')['source'])
+        if "'google.colab' in sys.modules" not in first or 'pip' not in first or 'abcm2ps' not in first:
+            problems.append(f"{name}: its first code cell does not install symmusic and the Debian tools in Colab"); continue
+        r = subprocess.run([sys.executable, '-c', COLAB_CELL_CHILD], input=first, capture_output=True, text=True, timeout=60)
+        if r.returncode: problems.append(f"{name}: its first code cell does something outside Colab: {r.stderr.strip().splitlines()[-1]}")
+    return not problems, '\n'.join(problems)
+
+# quick-start commands the fresh-venv test runs in another form, and why
+QUICKSTART_EXEMPT = {'pip install git+https://github.com/symmusic/symmusic':
+                     'the test installs the wheel it built: pip install symmusic-0.1.0-py3-none-any.whl'}
+
+def check_quickstart_commands():
+    "Every command of the quick start's bash blocks is one that .ci/fresh_venv.sh runs."
+    script = {re.sub(r'^timed ', '', l.strip()) for l in (ROOT/'.ci'/'fresh_venv.sh').read_text().splitlines()}
+    cells = json.loads((NBS/'quickstart.ipynb').read_text())['cells']
+    blocks = re.findall(r'```bash\n(.*?)```', '\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'markdown'), re.S)
+    commands = [l.strip() for b in blocks for l in b.splitlines() if l.strip() and not l.strip().startswith('#')]
+    missing = [c for c in commands if c not in script and c not in QUICKSTART_EXEMPT]
+    if not commands: return False, "quickstart.ipynb has no ```bash blocks"
+    return not missing, '\n'.join(f"quickstart.ipynb runs `{c}`, which .ci/fresh_venv.sh does not" for c in missing)
+
+def check_fresh_venv():
+    "A wheel in a fresh venv outside the checkout, the smoke study and every console script from an empty folder (.ci/fresh_venv.sh)."
+    work = Path(tempfile.mkdtemp(prefix='symmusic-fresh-'))
+    env = {k: v for k, v in os.environ.items() if not k.startswith('SYMMUSIC_') and k not in ('PYTHONPATH', 'VIRTUAL_ENV')}
+    env.update(PYTHON=sys.executable, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
+    try: r = subprocess.run(['bash', str(ROOT/'.ci'/'fresh_venv.sh'), str(work)], cwd=work, capture_output=True, text=True, timeout=2400, env=env)
+    except subprocess.TimeoutExpired: return False, f"timed out after 2400 s; its files are in {work}"
+    out = r.stdout + r.stderr
+    times = '\n'.join(l for l in out.splitlines() if l.startswith(('time: ', 'fresh_venv: ', 'fresh venv: ')))
+    if r.returncode: return False, f"{out[-6000:]}\nits files are in {work}"
+    shutil.rmtree(work, ignore_errors=True)  # a venv with torch: about 1.5 GB
+    print(times, flush=True)
+    return True, ''
+
 DOCS_CHILD = r"""
 import os, sys
 os.environ['IN_TEST'] = '1'
@@ -72,6 +123,7 @@ def main():
     ap.add_argument('--slow', action='store_true', help='also run cells flagged #| slow')
     ap.add_argument('--only', default='', help='run only notebooks whose name contains this')
     ap.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument('--no-fresh-venv', action='store_true', help='leave out the wheel-in-a-fresh-venv test (about 4 min)')
     args = ap.parse_args()
     results = []
     def record(name, ok, msg='', secs=0.):
@@ -79,7 +131,9 @@ def main():
         if not ok and msg: print('    ' + msg.replace('\n', '\n    '), flush=True)
     if not args.only:
         for name, check in [('export: symmusic/ matches nbs/', check_export), ('clean: nbs/ are clean', check_clean),
-                            ('papermill: entry points keep their parameters tag', check_parameters_tags)]:
+                            ('papermill: entry points keep their parameters tag', check_parameters_tags),
+                            ('colab: user notebooks have an Open in Colab link and a Colab-only install cell', check_colab),
+                            ('quickstart: every command is one the fresh-venv test runs', check_quickstart_commands)]:
             ok, msg = check(); record(name, ok, msg)
     env = dict(os.environ, SYMMUSIC_HOME=os.environ.get('SYMMUSIC_TEST_HOME', str(ROOT/'.test_home')),
                PYTHONUNBUFFERED='1', MPLBACKEND='Agg',
@@ -96,6 +150,9 @@ def main():
         t0 = time.time()
         r = subprocess.run([sys.executable, str(ROOT/'.ci'/'demo.py'), 'smoke'], cwd=ROOT, capture_output=True, text=True, env=env)
         record('papermill study.ipynb -p preset smoke', r.returncode == 0, (r.stdout + r.stderr)[-6000:], time.time() - t0)
+    if not args.only and not args.no_fresh_venv:  # the package as users install it: wheel, fresh venv, smoke study from an empty folder
+        t0 = time.time(); ok, msg = check_fresh_venv()
+        record('wheel: fresh venv, smoke study and console scripts from an empty folder', ok, msg, time.time() - t0)
     n_pass = sum(ok for _, ok in results)
     print(f"{n_pass} passed, {len(results)-n_pass} failed")
     sys.exit(0 if n_pass == len(results) else 1)
