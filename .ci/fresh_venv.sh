@@ -20,12 +20,16 @@ mkdir -p "$WORK/src"
 (cd "$ROOT" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$WORK/src")
 timed "$PYTHON" -m build --outdir "$WORK/dist" "$WORK/src"
 WHEEL=$(ls "$WORK"/dist/symmusic-*.whl)
-"$PYTHON" - "$WHEEL" <<'EOF'
-import sys, zipfile
-names = set(zipfile.ZipFile(sys.argv[1]).namelist())
-missing = [n for n in ('train.ipynb', 'evaluate.ipynb', 'study.ipynb', 'index.ipynb') if f'symmusic/nbs/{n}' not in names]
-assert not missing, f"the wheel lacks the notebooks {missing}"
-print(f"wheel: {sys.argv[1]} holds symmusic/nbs/ ({sorted(n for n in names if n.startswith('symmusic/nbs/'))})")
+"$PYTHON" - "$WHEEL" "$WORK/src" <<'EOF'
+import configparser, sys, zipfile
+from pathlib import Path
+names, src = set(zipfile.ZipFile(sys.argv[1]).namelist()), Path(sys.argv[2])
+cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(src/'settings.ini'); cfg = cfg['DEFAULT']
+wanted = [f'symmusic/nbs/{n}' for n in (cfg['papermill_entry_points'] + ' ' + cfg['package_nbs']).split()]
+wanted += [str(p.relative_to(src)) for p in (src/'symmusic').rglob('*') if p.is_file() and p.suffix not in ('.py', '.pyc')]  # package data
+missing = [n for n in wanted if n not in names]
+assert not missing, f"the wheel lacks {missing}"
+print(f"wheel: {Path(sys.argv[1]).name} holds {sorted(n for n in names if n.startswith('symmusic/') and not n.endswith('.py'))}")
 EOF
 
 # 2. a fresh virtual environment with torch first (a bare torch requirement pulls a CUDA build), then the wheel
