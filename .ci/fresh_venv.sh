@@ -15,15 +15,19 @@ exec > >(tee "$WORK/log.txt") 2>&1
 timed() { local t0=$SECONDS; echo "+ $*"; "$@"; echo "time: $((SECONDS - t0)) s  $*"; }
 T0=$SECONDS
 
-# 1. a wheel, built as pip builds one from the repository: the tracked and new files only, through an sdist
+# 1. a wheel from the tracked and new files only, through an sdist (what a release uploads); and one built straight
+#    from the tree (what `pip install git+https://...` and Colab's first cell build): both must hold the same files
 mkdir -p "$WORK/src"
 (cd "$ROOT" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$WORK/src")
 timed "$PYTHON" -m build --outdir "$WORK/dist" "$WORK/src"
+timed "$PYTHON" -m pip wheel -q --no-deps -w "$WORK/dist-tree" "$WORK/src"
 WHEEL=$(ls "$WORK"/dist/symmusic-*.whl)
-"$PYTHON" - "$WHEEL" "$WORK/src" <<'EOF'
+"$PYTHON" - "$WHEEL" "$WORK/src" "$(ls "$WORK"/dist-tree/symmusic-*.whl)" <<'EOF'
 import configparser, sys, zipfile
 from pathlib import Path
 names, src = set(zipfile.ZipFile(sys.argv[1]).namelist()), Path(sys.argv[2])
+tree = set(zipfile.ZipFile(sys.argv[3]).namelist())
+assert names == tree, f"the wheel built from the sdist and the one built from the tree differ: {sorted(names ^ tree)}"
 cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(src/'settings.ini'); cfg = cfg['DEFAULT']
 wanted = [f'symmusic/nbs/{n}' for n in (cfg['papermill_entry_points'] + ' ' + cfg['package_nbs']).split()]
 wanted += [str(p.relative_to(src)) for p in (src/'symmusic').rglob('*') if p.is_file() and p.suffix not in ('.py', '.pyc')]  # package data
