@@ -13,14 +13,15 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
-from fastcore.script import call_parse
+from fastcore.script import Param, call_parse
 
 # %% auto #0
-__all__ = ['STAGE_DIRS', 'DTYPES', 'GPU_PEAK_FLOPS', 'TOOL_HINTS', 'home', 'stage_dir', 'atomic_write', 'write_json', 'read_json',
-           'append_jsonl', 'read_jsonl', 'file_digest', 'text_digest', 'seed_everything', 'get_device', 'synchronize',
-           'measure_matmul_flops', 'measure_onednn_flops', 'measure_peak_flops', 'cpu_matmul_flops', 'resolve_dtype',
-           'autocast', 'peak_flops', 'ToolNotFound', 'ToolResult', 'find_tool', 'run_tool', 'tools_available',
-           'TaskResult', 'map_with_timeout', 'git_commit', 'machine_info', 'markdown_table', 'symmusic_info']
+__all__ = ['STAGE_DIRS', 'DEFAULT_HOME', 'DTYPES', 'GPU_PEAK_FLOPS', 'TOOL_HINTS', 'home', 'stage_dir', 'notebooks_dir',
+           'entry_notebook', 'atomic_write', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'file_digest',
+           'text_digest', 'seed_everything', 'get_device', 'synchronize', 'measure_matmul_flops',
+           'measure_onednn_flops', 'measure_peak_flops', 'cpu_matmul_flops', 'resolve_dtype', 'autocast', 'peak_flops',
+           'ToolNotFound', 'ToolResult', 'find_tool', 'run_tool', 'tools_available', 'TaskResult', 'map_with_timeout',
+           'git_commit', 'machine_info', 'markdown_table', 'symmusic_info', 'symmusic_notebook']
 
 # %% ../nbs/00_core.ipynb #997a0a65
 STAGE_DIRS = ('raw', 'corpus', 'datasets', 'runs', 'studies', 'report', 'bench', 'cache')
@@ -31,10 +32,17 @@ def _checkout_root(start:Path) -> Path|None:
         if ini.exists() and 'lib_name = symmusic' in ini.read_text(errors='ignore'): return d
     return None
 
+DEFAULT_HOME = '~/symmusic'  # home() outside a checkout when $SYMMUSIC_HOME is unset
+
 def home() -> Path:
-    "The root folder that holds every stage's data."
+    "The root folder that holds every stage's data: `$SYMMUSIC_HOME`, else the checkout around the working folder, else `DEFAULT_HOME`."
     if os.environ.get('SYMMUSIC_HOME'): return Path(os.environ['SYMMUSIC_HOME']).expanduser().resolve()
-    return _checkout_root(Path.cwd().resolve()) or Path('~/symmusic').expanduser()
+    if root := _checkout_root(Path.cwd().resolve()): return root
+    default = Path(DEFAULT_HOME).expanduser()
+    if not default.exists():  # first use: say where the data goes
+        default.mkdir(parents=True)
+        print(f"symmusic: keeping data in {default} (set SYMMUSIC_HOME to choose another folder)", file=sys.stderr)
+    return default
 
 def stage_dir(name:str, # one of `STAGE_DIRS`
              ) -> Path:
@@ -44,6 +52,28 @@ def stage_dir(name:str, # one of `STAGE_DIRS`
     path = Path(env).expanduser().resolve() if env else home()/name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+# %% ../nbs/00_core.ipynb #645e0757
+def notebooks_dir(package:str|Path|None=None, # the folder of the symmusic package (default: the one imported)
+                 ) -> Path:
+    "The folder of the entry notebooks: the checkout's `nbs/` when symmusic runs from one, else the copy shipped in the package."
+    if package is None:
+        import symmusic
+        package = Path(symmusic.__file__).parent
+    package = Path(package).resolve()
+    checkout, shipped = package.parent/'nbs', package/'nbs'
+    if (package.parent/'settings.ini').exists() and checkout.is_dir(): return checkout
+    if shipped.is_dir(): return shipped
+    raise FileNotFoundError(f"no entry notebooks in {checkout} (a checkout) or {shipped} (an installed package): "
+                            "install symmusic from a wheel or the repository (pip install git+https://github.com/symmusic/symmusic)")
+
+def entry_notebook(name:str, # a notebook of `notebooks_dir()`, e.g. 'train.ipynb'
+                   package:str|Path|None=None, # as in `notebooks_dir`
+                  ) -> Path:
+    "The path of notebook `name` for papermill: `notebooks_dir()/name`, or an error listing the notebooks there."
+    folder = notebooks_dir(package)
+    if not (folder/name).exists(): raise FileNotFoundError(f"{name} is not in {folder}; entry notebooks there: {sorted(p.name for p in folder.glob('*.ipynb'))}")
+    return folder/name
 
 # %% ../nbs/00_core.ipynb #dd7d0c37
 def atomic_write(path:str|Path, # file to write
@@ -389,5 +419,12 @@ def symmusic_info():
     dev = get_device()
     print(f"home:    {home()}")
     for name in STAGE_DIRS: print(f"  {name + ':':9}{stage_dir(name)}")
+    print(f"notebooks: {notebooks_dir()}")
     print(f"device:  {dev}, dtype {resolve_dtype('auto', dev)}")
     for tool, ok in tools_available().items(): print(f"  {tool + ':':10}{'yes' if ok else 'missing: ' + TOOL_HINTS[tool]}")
+
+# %% ../nbs/00_core.ipynb #ce1aa8a4
+@call_parse
+def symmusic_notebook(name:Param("an entry notebook: train.ipynb, evaluate.ipynb or study.ipynb", str, opt=False)):
+    "Print the path of entry notebook `name`, to pass to papermill."
+    print(entry_notebook(name))

@@ -263,13 +263,10 @@ def phase2_evaluation(preset:str, # a key of `SWEEPS`
 # %% ../nbs/06a_scaling.ipynb #cd9c1a3b
 def train_notebook(path:str|Path|None=None, # an explicit path to train.ipynb
                   ) -> Path:
-    "The papermill entry point `nbs/train.ipynb` of this checkout."
-    import symmusic
-    candidates = [Path(path)] if path else [Path(symmusic.__file__).resolve().parents[1]/'nbs'/'train.ipynb', home()/'nbs'/'train.ipynb']
-    for candidate in candidates:
-        if candidate.exists(): return candidate
-    raise FileNotFoundError(f"train.ipynb not found at {[str(c) for c in candidates]}; sweeps run from a symmusic checkout "
-                            "(pip install -e .), or pass train_nb= the path of nbs/train.ipynb")
+    "The papermill entry point `train.ipynb`: `path`, else the one `entry_notebook` finds (the checkout's or the installed package's)."
+    if path is None: return entry_notebook('train.ipynb')
+    if not Path(path).exists(): raise FileNotFoundError(f"train.ipynb not found at {path}")
+    return Path(path)
 
 # %% ../nbs/06a_scaling.ipynb #12c29a94
 def _differences(run_dir:Path, params:dict) -> dict|None:
