@@ -96,7 +96,7 @@ def family_frontier(rows:list[dict], # one family's runs
                        **_ci(boot['d_opt'] / boot['n_opt'] if boot else [])}})
     slope = lambda y: float(np.polyfit(np.log(computes), y, 1)[0])
     a_boot = [slope(np.array(log_n_opt)[:, b]) for b in range(len(boots))] if len(boots) else []
-    a_law = slope(np.log([p['n_opt']['estimate'] for p in points]))
+    a_law = round(slope(np.log([p['n_opt']['estimate'] for p in points])), 6) + 0.  # an optimum pinned to the grid's edge: exactly 0
     iso = isoflop_exponent(isoflop_points(rows))
     lo, hi = fit.interval()
     return {'n_runs': len(rows), 'n_sizes': len(set(r['n_params'] for r in rows)), 'n_budgets': len(set(r['tokens'] for r in rows)),
