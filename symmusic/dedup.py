@@ -85,6 +85,14 @@ def _components(n:int, edges:Iterable[tuple[int, int]]) -> np.ndarray:
         if ra != rb: parent[max(ra, rb)] = min(ra, rb)
     return np.array([root(x) for x in range(n)])
 
+# %% ../nbs/02a_dedup.ipynb #21cbe953
+def _without_common(shingles:list[np.ndarray], max_df:int) -> tuple[list[np.ndarray], int]:
+    "Each tune's shingles without those found in more than `max_df` tunes (stock patterns), and how many distinct ones went."
+    if not shingles: return shingles, 0
+    uniq, df = np.unique(np.concatenate(shingles), return_counts=True)
+    common = uniq[df > max_df]
+    return ([s[~np.isin(s, common, assume_unique=True)] for s in shingles] if len(common) else shingles), len(common)
+
 # %% ../nbs/02a_dedup.ipynb #a42fc3ea
 def duplicate_groups(tunes:Iterable[Tune], # e.g. `iter_tunes(corpus)`
                      threshold:float|None=0.05, # containment that joins two tunes (None: identical bodies only)
@@ -103,11 +111,14 @@ def duplicate_groups(tunes:Iterable[Tune], # e.g. `iter_tunes(corpus)`
         for key in (song_keys or {}).get(tune_id, ()): by_song[key].append(i)
     rules = {'identical_body': [(g[0], j) for g in by_body.values() for j in g[1:]],
              'metadata_song': [(g[0], j) for g in by_song.values() for j in g[1:]], 'near_duplicate': []}
+    max_df, n_common = max(50, len(ids) // 1000), 0
     if threshold is not None:
+        shingles, n_common = _without_common(shingles, max_df)
         rules['near_duplicate'] = [(i, j) for i, j, _ in near_duplicate_pairs(shingles, threshold)]
     label = _components(len(ids), [e for edges in rules.values() for e in edges])
     groups = {tune_id: ids[label[i]] for i, tune_id in enumerate(ids)}
-    return groups, _group_stats(ids, label, rules, dict(threshold=threshold, shingle_chars=SHINGLE_CHARS, sample=sample))
+    settings = dict(threshold=threshold, shingle_chars=SHINGLE_CHARS, sample=sample, max_shingle_tunes=max_df, common_shingles_dropped=n_common)
+    return groups, _group_stats(ids, label, rules, settings)
 
 # %% ../nbs/02a_dedup.ipynb #21e2c5cf
 def _collection(tune_id:str) -> str: return '/'.join(tune_id.split('/')[:2])  # 'music21/oneills1850'
