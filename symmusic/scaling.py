@@ -4,7 +4,7 @@
 
 # %% ../nbs/06a_scaling.ipynb #50623c38
 from __future__ import annotations
-import contextlib, csv, io, os, time
+import contextlib, csv, io, os, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -330,7 +330,11 @@ def run_runs(plan:list[dict], # from `sweep_plan`
         log(f"[{len(done)}/{len(plan)}] {run['name']}: {status} ({time.perf_counter() - t0:.0f} s)" + (f": {error}" if error else ''))
         return {'name': run['name'], 'arch': run['arch'], 'size': run['size'], 'role': run.get('role', 'run'), 'status': status, 'error': error,
                 'seconds': round(time.perf_counter() - t0, 1), 'run_dir': str(run_dir), 'notebook': str(out_nb)}
-    with _torch_threads(threads), ThreadPoolExecutor(workers) as pool: return list(pool.map(one, plan))
+    with _torch_threads(threads):
+        pool = ThreadPoolExecutor(workers)
+        try: return list(pool.map(one, plan))
+        except BaseException: stop_children(); raise  # Ctrl-C or SIGTERM: every run's papermill, kernel and training stop now
+        finally: pool.shutdown(wait=True, cancel_futures=True); STOPPING.clear()
 
 # %% ../nbs/06a_scaling.ipynb #40fb87e5
 def analyze_study(study_dir:str|Path, # the study folder to write
@@ -488,6 +492,9 @@ def symmusic_sweep(preset:str='demo', # sweep preset: demo, paper or smoke
                    n_boot:int=1000, # bootstrap resamples per fit
                   ):
     "Train a sweep of model sizes through nbs/train.ipynb, fit scaling laws with uncertainty and plot them."
-    study_dir = run_sweep(preset, study, force, n_boot)
+    stop_on_signals()  # SIGTERM stops the sweep as Ctrl-C does: every run it started stops, finished runs stay
+    try: study_dir = run_sweep(preset, study, force, n_boot)
+    except KeyboardInterrupt as e:
+        sys.exit(f"symmusic_sweep stopped ({e or 'Ctrl-C'}): every run it started has stopped; finished runs are kept, and the same command continues")
     print((study_dir/('learning_rates.md' if 'lr_grid' in _preset(preset) else 'reading.md')).read_text())
     print(f"results, fits and plots: {study_dir}")
