@@ -75,6 +75,15 @@ def isoflop_exponent(levels:list[dict]) -> dict:
     a, _ = np.polyfit(*np.array(pts).T, 1)
     return {'a': float(a), 'n_levels': len(pts), 'note': None}
 
+# %% ../nbs/06b_frontier.ipynb #de03bec6
+def _in_grid_compute(params, flops, n_range, d_range, lo, hi, n_grid=80) -> list|None:
+    "[lowest, highest] compute whose optimum (N, D) lies inside the measured sizes and budgets; None if none does."
+    ok = []
+    for c in np.geomspace(lo, hi, n_grid):
+        opt = compute_optimal(params, c, flops, n_range)
+        if n_range[0] <= opt['n_opt'][0] <= n_range[1] and d_range[0] <= opt['d_opt'][0] <= d_range[1]: ok.append(float(c))
+    return [ok[0], ok[-1]] if ok else None
+
 # %% ../nbs/06b_frontier.ipynb #f64d5631
 def _ci(x) -> dict:
     x = np.asarray(x, float); x = x[np.isfinite(x)]
@@ -86,12 +95,14 @@ def family_frontier(rows:list[dict], # one family's runs
     fit = fit_joint_law([r['n_params'] for r in rows], [r['tokens'] for r in rows], [r['val_bpc'] for r in rows], n_boot, seed)
     flops, boots = flops_law(rows), fit.boot[~np.isnan(fit.boot).any(1)]
     n_range = (min(r['n_params'] for r in rows), max(r['n_params'] for r in rows))
+    d_range = (min(r['tokens'] for r in rows), max(r['tokens'] for r in rows))
+    inside = lambda n, d: bool(n_range[0] <= n <= n_range[1] and d_range[0] <= d <= d_range[1])
     computes = np.geomspace(min(r['flops'] for r in rows), max(r['flops'] for r in rows), n_levels)
     points, log_n_opt = [], []
     for c in computes:
         est, boot = compute_optimal(fit.estimate, c, flops, n_range), compute_optimal(boots, c, flops, n_range) if len(boots) else None
         log_n_opt.append(np.log(boot['n_opt']) if boot else np.array([]))
-        points.append({'compute': float(c), 'at_edge': bool(est['at_edge'][0]), **{k: {'estimate': float(est[k][0]), **_ci(boot[k] if boot else [])}
+        points.append({'compute': float(c), 'at_edge': bool(est['at_edge'][0]), 'extrapolated': not inside(est['n_opt'][0], est['d_opt'][0]), **{k: {'estimate': float(est[k][0]), **_ci(boot[k] if boot else [])}
                        for k in ('n_opt', 'd_opt', 'loss')}, 'tokens_per_param': {'estimate': float(est['d_opt'][0] / est['n_opt'][0]),
                        **_ci(boot['d_opt'] / boot['n_opt'] if boot else [])}})
     slope = lambda y: float(np.polyfit(np.log(computes), y, 1)[0])
@@ -100,7 +111,8 @@ def family_frontier(rows:list[dict], # one family's runs
     iso = isoflop_exponent(isoflop_points(rows))
     lo, hi = fit.interval()
     return {'n_runs': len(rows), 'n_sizes': len(set(r['n_params'] for r in rows)), 'n_budgets': len(set(r['tokens'] for r in rows)),
-            'identified': fit.identified, 'flops_law': flops.tolist(), 'n_range': list(n_range),
+            'identified': fit.identified, 'flops_law': flops.tolist(), 'n_range': list(n_range), 'd_range': list(d_range),
+            'in_grid_compute': _in_grid_compute(fit.estimate, flops, n_range, d_range, computes[0], computes[-1]),
             'law': {name: {'estimate': float(fit.estimate[j]), 'ci_low': float(lo[j]) if np.isfinite(lo[j]) else None,
                            'ci_high': float(hi[j]) if np.isfinite(hi[j]) else None} for j, name in enumerate(fit.names)},
             'n_boot_used': len(boots), 'compute_optimal': points,
@@ -138,9 +150,13 @@ def held_out_test(rows:list[dict], # one family's runs
 def frontier_crossover(gpt:dict, lstm:dict, # from `family_frontier`
                        n_grid:int=60) -> dict:
     "First compute where the GPT frontier goes below the LSTM's, inside the compute both measured, with a bootstrap interval."
-    lo = max(gpt['compute_optimal'][0]['compute'], lstm['compute_optimal'][0]['compute'])
-    hi = min(gpt['compute_optimal'][-1]['compute'], lstm['compute_optimal'][-1]['compute'])
-    if lo >= hi: return {'range': [lo, hi], 'crosses': False, 'c_star': None, 'ci_low': None, 'ci_high': None, 'note': 'the families measured no common compute'}
+    grids = [f.get('in_grid_compute') for f in (gpt, lstm)]
+    if None in grids: return {'range': None, 'crosses': False, 'c_star': None, 'ci_low': None, 'ci_high': None,
+                              'note': "a family's optimum lies outside its measured sizes and budgets at every compute"}
+    lo, hi = max(g[0] for g in grids), min(g[1] for g in grids)
+    if lo >= hi: return {'range': [lo, hi], 'crosses': False, 'c_star': None, 'ci_low': None, 'ci_high': None,
+                         'note': f"the computes at which both families' optima lie inside their measured grids do not overlap "
+                                 f"(GPT {si_format(grids[0][0])} to {si_format(grids[0][1])}, LSTM {si_format(grids[1][0])} to {si_format(grids[1][1])} FLOPs)"}
     computes = np.geomspace(lo, hi, n_grid)
     def frontier(f, params): return np.stack([compute_optimal(params, c, np.array(f['flops_law']), tuple(f['n_range']))['loss'] for c in computes], 1)
     def first(diff):  # diff: (B, n_grid) = log L*_gpt - log L*_lstm; first sign change from + to -
@@ -198,7 +214,10 @@ def plot_frontier(rows:list[dict], families:dict) -> Figure:
         pts = [r for r in rows if r['arch'] == arch]
         ax.scatter([r['flops'] for r in pts], [r['val_bpc'] for r in pts], s=12, color=_COLORS.get(arch), alpha=0.6, label=f'{arch} runs')
         c = [p['compute'] for p in f['compute_optimal']]
-        ax.plot(c, [p['loss']['estimate'] for p in f['compute_optimal']], '-', color=_COLORS.get(arch), label=f'{arch} frontier L*(C)')
+        loss = [p['loss']['estimate'] for p in f['compute_optimal']]
+        ax.plot(c, loss, '--', color=_COLORS.get(arch), lw=1, label=f'{arch} frontier L*(C), extrapolated')
+        grid = [(x, y) for x, y, p in zip(c, loss, f['compute_optimal']) if not p.get('extrapolated')]
+        if grid: ax.plot(*zip(*grid), '-', color=_COLORS.get(arch), lw=2, label=f'{arch} frontier inside the grid')
         if all(p['loss']['ci_low'] is not None for p in f['compute_optimal']):
             ax.fill_between(c, [p['loss']['ci_low'] for p in f['compute_optimal']], [p['loss']['ci_high'] for p in f['compute_optimal']],
                             color=_COLORS.get(arch), alpha=0.15, lw=0)
@@ -218,11 +237,17 @@ def frontier_reading(result:dict # the content of frontier.json
         law, a = f['law'], f['n_opt_exponent']
         text = f"**{arch.upper()}** ({f['n_sizes']} sizes × {f['n_budgets']} budgets, {f['n_runs']} runs): "
         if not f['identified']: text += "too few sizes or budgets to identify L(N, D) (it needs more runs than its 5 parameters, 3 sizes and 2 budgets); the numbers below are not a finding. "
-        text += f"L(N, D) = E + A/N^α + B/D^β with α = {_est(law['alpha'])}, β = {_est(law['beta'])}, E = {_est(law['E'])} bits/char. "
+        text += f"L(N, D) = E + A/N^α + B/D^β with α = {_est(law['alpha'])}, β = {_est(law['beta'])}, E = {_est(law['E'])} bits/char"
+        text += (" (E sits at its lower bound: the grid does not resolve an irreducible loss, and the law's extrapolation to large N and D assumes none). "
+                 if law['E']['ci_high'] is not None and law['E']['ci_high'] < 1e-3 else ". ")
         mid = f['compute_optimal'][len(f['compute_optimal']) // 2]
         text += (f"At C = {si_format(mid['compute'])} FLOPs the compute-optimal model has N = {si_format(mid['n_opt']['estimate'])} parameters"
                  + (f" [{si_format(mid['n_opt']['ci_low'])}, {si_format(mid['n_opt']['ci_high'])}]" if mid['n_opt']['ci_low'] else '')
-                 + f" and sees {_est(mid['tokens_per_param'])} tokens per parameter" + (" (at the edge of the searched sizes: extrapolated)" if mid['at_edge'] else '') + ". ")
+                 + f" and sees {_est(mid['tokens_per_param'])} tokens per parameter" + (" (at the edge of the searched sizes)" if mid['at_edge'] else '')
+                 + (", outside the sizes and budgets measured, so extrapolated by the law" if mid.get('extrapolated') else '') + ". ")
+        g = f.get('in_grid_compute')
+        text += (f"The optimum lies inside the measured grid from {si_format(g[0])} to {si_format(g[1])} FLOPs. " if g
+                 else "At no compute does the optimum lie inside the measured grid. ")
         text += f"N_opt ∝ C^a with a = {_est({'estimate': a['law'], **{k: a[k] for k in ('ci_low', 'ci_high')}})} from the law"
         text += (f"; IsoFLOP parabolas give a = {a['isoflop']:.3g} over {a['isoflop_levels']} compute levels, "
                  + ('inside' if a['agree'] else 'outside') + " the law's interval." if a['isoflop'] is not None else f"; IsoFLOP: {a['isoflop_note']}.")
@@ -240,15 +265,15 @@ def frontier_reading(result:dict # the content of frontier.json
             for k in checks) + '.')
     c = result.get('crossover')
     if c:
-        lo, hi = (si_format(x) for x in c['range'])
+        lo, hi = (si_format(x) for x in c['range']) if c['range'] else ('–', '–')
         if c['note']: parts.append(f"**Crossover at equal compute**: not measured: {c['note']}.")
         elif c['crosses']:
             parts.append(f"**Crossover at equal compute**: the GPT frontier goes below the LSTM's at C* ≈ {si_format(c['c_star'])} FLOPs"
                          + (f" (95% interval {si_format(c['ci_low'])} to {si_format(c['ci_high'])}; {c['share_crossing']:.0%} of resamples cross)" if c['ci_low'] else '')
-                         + f", inside the compute both families measured ({lo} to {hi}).")
+                         + f", inside the compute at which both families' optima rest on their grids ({lo} to {hi}).")
         else:
             better = 'GPT' if c['gpt_better_at_low_compute'] else 'LSTM'
-            parts.append(f"**Crossover at equal compute**: none between {lo} and {hi} FLOPs, the compute both families measured: the {better} frontier "
+            parts.append(f"**Crossover at equal compute**: none between {lo} and {hi} FLOPs, where both families' optima rest on their grids: the {better} frontier "
                          f"is lower throughout" + (f" ({c['share_crossing']:.0%} of resamples cross somewhere in it)" if c.get('share_crossing') else '') + ".")
     return '\n\n'.join(parts)
 
