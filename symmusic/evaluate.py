@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastcore.script import Param
 from .core import *
+from .clean import split_header
 from .convert import music21_abc_tunes, split_abc_tunes
 from .tokenize import dataset_meta
 from .train import bits_per_char, load_run, load_split
@@ -17,9 +18,9 @@ from .train import evaluate as mean_token_loss
 from .generate import generate_samples, heldout_prompts, heldout_tunes, run_dataset_dir
 
 # %% auto #0
-__all__ = ['TIERS', 'ABC2MIDI_TIERS', 'wilson_interval', 'check_abc_texts', 'validity_summary', 'validity_table', 'test_metrics',
-           'score_samples', 'score_abc_dir', 'evaluate_run', 'evaluate_command', 'symmusic_evaluate',
-           'benchmark_evaluate']
+__all__ = ['TIERS', 'ABC2MIDI_TIERS', 'MUSIC21_SHARED_METER', 'wilson_interval', 'default_unit_length', 'with_default_length',
+           'check_abc_texts', 'validity_summary', 'validity_table', 'test_metrics', 'score_samples', 'score_abc_dir',
+           'evaluate_run', 'evaluate_command', 'symmusic_evaluate', 'benchmark_evaluate']
 
 # %% ../nbs/08_evaluation.ipynb #385dd932
 def wilson_interval(successes:int, # how many were valid
@@ -36,10 +37,11 @@ def wilson_interval(successes:int, # how many were valid
 
 # %% ../nbs/08_evaluation.ipynb #f09b005c
 TIERS = {'lenient': 'music21 parses it and finds a note with positive duration',
-         'strict': 'abc2midi converts it with no Error lines',
-         'music21_midi': 'music21 writes a MIDI file of it',
+         'strict': 'lenient, and abc2midi converts it with no Error line into a MIDI file with notes',
+         'music21_midi': 'lenient, and music21 writes a MIDI file with notes',
+         'abc2midi': 'abc2midi alone: no Error line and a MIDI file with notes',
          'abc2midi_midi': "abc2midi's MIDI file has notes"}
-ABC2MIDI_TIERS = ('strict', 'abc2midi_midi')
+ABC2MIDI_TIERS = ('strict', 'abc2midi', 'abc2midi_midi')
 
 # %% ../nbs/08_evaluation.ipynb #36eb94b8
 _CONTROL_CHARS = re.compile(r'[\x00-\x08\x0b\x0e-\x1f\x7f]')
@@ -52,14 +54,37 @@ def _unreadable_reason(abc_text:str, max_chars:int|None) -> str|None:
     if _CONTROL_CHARS.search(abc_text): return 'not text (control characters)'
     return None
 
+# %% ../nbs/08_evaluation.ipynb #6bfcc14f
+_METER = re.compile(r'\(?(\d+(?:\+\d+)*)\)?\s*/\s*(\d+)')
+
+def default_unit_length(meter:str|None # the value of the `M:` field, e.g. '2/4', 'C|', 'none'; None if there is none
+                       ) -> str:
+    "The unit note length (`L:`) the ABC standard gives a tune that has no `L:` line."
+    m = _METER.match((meter or '').strip())
+    if not m: return '1/8'
+    return '1/16' if sum(map(int, m.group(1).split('+'))) / int(m.group(2)) < 0.75 else '1/8'
+
+def with_default_length(abc:str # one tune
+                       ) -> str:
+    "`abc` with the `L:` line the standard implies put before its `K:` line, if its header has none."
+    header, body = split_header(abc)
+    if re.search(r'^L:', header, re.M): return abc
+    meters = re.findall(r'^M:(.*)$', header, re.M)
+    line = f'L:{default_unit_length(meters[-1] if meters else None)}\n'
+    k = re.search(r'^K:', header, re.M)
+    return header[:k.start()] + line + header[k.start():] + body if k else line + abc
+
 # %% ../nbs/08_evaluation.ipynb #0be8db72
 def _tidy_reason(message:str) -> str:
     "A failure message without quoted text, object reprs and numbers, at most 100 characters."
     message = re.sub(r"'[^']*'|\"[^\"]*\"|<[^<>]*>", '…', message.strip())
     return re.sub(r'\d+', 'N', message)[:100].strip()
 
+MUSIC21_SHARED_METER = 'music21 bug: one meter object in several bars (StreamException in its MIDI writer)'
+
 def _music21_reason(error:str) -> str:
-    "The kind of a music21 exception: its type and first clause."
+    "The kind of a music21 exception: its type and first clause; its known MIDI-writer bug by name."
+    if 'already found in this Stream' in error: return MUSIC21_SHARED_METER
     kind, _, message = error.partition(': ')
     return _tidy_reason(kind + ': ' + re.split(r'\. |: |\n| tPrev', message)[0])
 
@@ -69,21 +94,22 @@ def _abc2midi_reason(error_line:str) -> str:
 
 # %% ../nbs/08_evaluation.ipynb #52f8f879
 def _music21_parse(abc_text:str):
-    "music21's parse of `abc_text`, its printed warnings swallowed."
+    "music21's parse of `abc_text` (with the standard's default `L:`), its printed warnings swallowed."
     import music21
     with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter('ignore')
-        return music21.converter.parseData(abc_text, format='abc')
+        return music21.converter.parseData(with_default_length(abc_text), format='abc')
 
 def _music21_note_count(abc_text:str) -> int:
     "Notes and chords with positive duration that music21 finds in `abc_text`."
     return sum(1 for n in _music21_parse(abc_text).recurse().notes if n.duration.quarterLength > 0)
 
-def _music21_midi_bytes(abc_text:str) -> int:
-    "Size in bytes of the MIDI file music21 writes for `abc_text`."
+def _music21_midi_notes(abc_text:str) -> int:
+    "Notes in the MIDI file music21 writes for `abc_text`, counted by symusic."
+    import symusic
     score = _music21_parse(abc_text)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stderr(io.StringIO()):
-        return Path(score.write('midi', fp=Path(tmp)/'sample.mid')).stat().st_size
+        return symusic.Score(str(score.write('midi', fp=Path(tmp)/'sample.mid'))).note_num()
 
 # %% ../nbs/08_evaluation.ipynb #eaf7db81
 def _abc2midi_check(abc_text:str, timeout:float) -> dict:
@@ -118,23 +144,31 @@ def _music21_tiers(records, abc_texts, todo, timeout, workers, progress):
     parsed = [i for i in todo if records[i]['lenient']]
     for i in todo:
         if i not in parsed: _verdict(records[i], 'music21_midi', False, 'lenient tier failed')
-    for i, r in _run_tier(_music21_midi_bytes, abc_texts, parsed, timeout, workers, progress).items():
-        _verdict(records[i], 'music21_midi', r.ok, 'timeout' if r.error == 'timeout' else _music21_reason(r.error or ''))
+    for i, r in _run_tier(_music21_midi_notes, abc_texts, parsed, timeout, workers, progress).items():
+        if r.ok: _verdict(records[i], 'music21_midi', r.value > 0, 'MIDI has no notes')
+        else: _verdict(records[i], 'music21_midi', False, 'timeout' if r.error == 'timeout' else _music21_reason(r.error or ''))
 
 # %% ../nbs/08_evaluation.ipynb #c8115f3b
 def _abc2midi_tiers(records, abc_texts, todo, timeout, workers, progress):
-    "The strict and abc2midi_midi tiers for the texts `todo`."
+    "The abc2midi and abc2midi_midi tiers for the texts `todo`."
     # abc2midi runs in its own process group: its own timeout must fire before the worker's
     check = functools.partial(_abc2midi_check, timeout=timeout)
     for i, r in _run_tier(check, abc_texts, todo, timeout + 5, workers, progress).items():
         if not r.ok or r.value['timed_out']:
             reason = _tidy_reason(r.error) if r.error and r.error != 'timeout' else 'timeout'
-            for tier in ABC2MIDI_TIERS: _verdict(records[i], tier, False, reason)
+            for tier in ('abc2midi', 'abc2midi_midi'): _verdict(records[i], tier, False, reason)
             continue
         errors, n_notes = r.value['errors'], r.value['n_notes']
-        _verdict(records[i], 'strict', not errors, _abc2midi_reason(errors[0]) if errors else None)
-        _verdict(records[i], 'abc2midi_midi', bool(n_notes), 'no MIDI written' if n_notes is None else 'MIDI has no notes')
+        no_notes = 'no MIDI written' if n_notes is None else 'MIDI has no notes'
+        _verdict(records[i], 'abc2midi_midi', bool(n_notes), no_notes)
+        _verdict(records[i], 'abc2midi', bool(n_notes) and not errors, _abc2midi_reason(errors[0]) if errors else no_notes)
         records[i]['n_notes_abc2midi'] = n_notes
+
+def _strict_tier(record:dict):
+    "strict = lenient and abc2midi; a failure's reason says which of the two failed first."
+    if record['abc2midi'] is None: return _verdict(record, 'strict', None, record['reasons']['abc2midi'])
+    if not record['lenient']: return _verdict(record, 'strict', False, f"not lenient: {record['reasons']['lenient']}")
+    _verdict(record, 'strict', record['abc2midi'], record['reasons'].get('abc2midi'))
 
 # %% ../nbs/08_evaluation.ipynb #6b7cdd7f
 def check_abc_texts(abc_texts:list[str], # one tune or sample per text
@@ -156,7 +190,8 @@ def check_abc_texts(abc_texts:list[str], # one tune or sample per text
     if tools_available()['abc2midi']: _abc2midi_tiers(records, abc_texts, todo, timeout, workers, progress)
     else:
         for r in records:
-            for tier in ABC2MIDI_TIERS: _verdict(r, tier, None, 'abc2midi not installed')
+            for tier in ('abc2midi', 'abc2midi_midi'): _verdict(r, tier, None, 'abc2midi not installed')
+    for i in todo: _strict_tier(records[i])
     return records
 
 # %% ../nbs/08_evaluation.ipynb #052e7529
