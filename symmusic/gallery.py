@@ -4,7 +4,7 @@
 
 # %% ../nbs/09a_gallery.ipynb #71d1cabb
 from __future__ import annotations
-import html, shutil, tempfile
+import html, re, shutil, tempfile
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
@@ -13,7 +13,8 @@ from .core import *
 from .convert import iter_tunes, music21_abc_tunes
 
 # %% auto #0
-__all__ = ['table_html', 'render_abc', 'GalleryEntry', 'study_samples', 'real_tunes', 'check_tiers', 'gallery_html']
+__all__ = ['table_html', 'render_abc', 'abcjs_path', 'abcjs_script', 'sine_wav', 'abc_html', 'show_abc', 'listen_check',
+           'GalleryEntry', 'study_samples', 'real_tunes', 'check_tiers', 'gallery_html']
 
 # %% ../nbs/09a_gallery.ipynb #0ea7d613
 def _fmt(v) -> str:
@@ -68,6 +69,103 @@ def render_abc(abc:str, # one tune's ABC text
     shutil.copytree(work, folder, dirs_exist_ok=True); shutil.rmtree(work)
     write_json(folder/'render.json', result)  # last: it marks the cache entry complete
     return {**result, 'folder': folder}
+
+# %% ../nbs/09a_gallery.ipynb #e1627103
+def abcjs_path() -> Path:
+    "The abcjs file shipped inside the package."
+    import symmusic
+    path = Path(symmusic.__file__).parent/'assets'/'abcjs-basic-min.js'
+    if not path.exists(): raise FileNotFoundError(f"{path} is missing: reinstall symmusic (the abcjs file ships as package data)")
+    return path
+
+def abcjs_script() -> str:
+    "abcjs as an inline script that defines `window.ABCJS` once, even where a page has RequireJS (classic Jupyter)."
+    return ('<script>if (!window.ABCJS) { (function(define, module, exports) {\n' + abcjs_path().read_text(encoding='utf-8')
+            + '\n}).call(window); }</script>')
+
+# %% ../nbs/09a_gallery.ipynb #b66f23f0
+def sine_wav(midi:str|Path, # a MIDI file
+             seconds:float=20, # at most this long
+             rate:int=16000, # samples per second
+            ) -> bytes:
+    "The notes of `midi` as sine tones, a WAV file's bytes."
+    import io, wave
+    import numpy as np
+    from symusic import Score
+    score = Score(str(midi)).to('second')
+    out = np.zeros(int(rate * seconds) + 1)
+    for note in (n for t in score.tracks for n in t.notes if n.time < seconds):
+        a, b = int(note.time * rate), min(len(out), int((note.time + note.duration) * rate))
+        t = np.arange(b - a) / rate
+        fade = np.minimum(1, np.minimum(t, t[::-1] if len(t) else t) / 0.01)
+        out[a:b] += 0.2 * fade * np.sin(2 * np.pi * 440 * 2 ** ((note.pitch - 69) / 12) * t)
+    pcm = (np.clip(out, -1, 1) * 32767).astype('<i2')
+    buffer = io.BytesIO()
+    with wave.open(buffer, 'wb') as w: w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate); w.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+# %% ../nbs/09a_gallery.ipynb #72346ecd
+def _audio_data_uri(abc:str, seconds:float, timeout:float) -> tuple[str|None, list[str]]:
+    "A `data:` URI of the tune's audio (timidity's OGG, else sine tones of abc2midi's MIDI) and notes on what failed."
+    import base64
+    media = render_abc(abc, seconds, timeout)
+    if media['audio']: return 'data:audio/ogg;base64,' + base64.b64encode((media['folder']/media['audio']).read_bytes()).decode(), []
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, 'tune.abc').write_text(abc)
+        try: run_tool(['abc2midi', 'tune.abc', '-o', 'tune.mid'], timeout=timeout, cwd=tmp)
+        except ToolNotFound as e: return None, [f"No audio: {e}."]
+        if not Path(tmp, 'tune.mid').exists(): return None, ["abc2midi wrote no MIDI, so there is no audio."]
+        return 'data:audio/wav;base64,' + base64.b64encode(sine_wav(Path(tmp, 'tune.mid'), seconds)).decode(), ['Audio: sine tones (timidity is not installed).']
+
+# %% ../nbs/09a_gallery.ipynb #e3ae0ecf
+def abc_html(abc:str, # one tune's ABC text
+             audio_seconds:float|None=30, # length of the play control's clip; None: no audio
+             timeout:float=60, # seconds each external program may run
+             library:bool=True, # include abcjs itself (False: the page loads it once elsewhere)
+            ) -> str:
+    "HTML that draws `abc` as sheet music with abcjs, with an `<audio>` play control; it needs nothing outside itself."
+    import json, uuid
+    div = f'abc-{uuid.uuid4().hex[:12]}'
+    uri, notes = _audio_data_uri(abc, audio_seconds, timeout) if audio_seconds else (None, [])
+    audio = f'<audio class="abc-play" controls preload="metadata" src="{uri}"></audio>' if uri else ''
+    notes = ''.join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
+    draw = f'<script>ABCJS.renderAbc({json.dumps(div)}, {json.dumps(abc)}, {{responsive: "resize", add_classes: true}});</script>'
+    return f'<div class="abc-listen"><div id="{div}" class="abc-sheet"></div>{audio}{notes}</div>' + (abcjs_script() if library else '') + draw
+
+def show_abc(abc:str, # one tune's ABC text, e.g. a sample
+             audio_seconds:float|None=30, # length of the clip the play control plays; None: no audio
+            ):
+    "Show `abc` in a notebook output as sheet music with a play control (Jupyter and Colab, offline)."
+    from IPython.display import HTML, display
+    display(HTML(abc_html(abc, audio_seconds)))
+
+# %% ../nbs/09a_gallery.ipynb #bb93176d
+def _net_urls(netlog:Path) -> set[str]:
+    "Every URL Chromium's network log says a page loaded from a file asked for (its own requests, not the browser's)."
+    import json
+    text = netlog.read_text(errors='replace').rstrip() if netlog.exists() else ''
+    if text and not text.endswith('}'): text = text.rstrip(',') + ']}'  # a log cut at exit
+    log = json.loads(text) if text else {'constants': {'logEventTypes': {}}, 'events': []}
+    start = log['constants']['logEventTypes'].get('URL_REQUEST_START_JOB')
+    return {e['params']['url'] for e in log['events'] if e.get('type') == start and isinstance(e.get('params'), dict)
+            and str(e['params'].get('network_isolation_key', '')).startswith('file://')}  # the browser's own (updates, accounts) have none
+
+def listen_check(page_html:str, # a page body, e.g. from `abc_html`
+                 timeout:float=120) -> dict:
+    "Open `page_html` in headless Chromium, offline: SVG staff lines and notes drawn, play controls, and URLs requested."
+    from symmusic.report import find_browser
+    with tempfile.TemporaryDirectory() as tmp:
+        page, netlog = Path(tmp, 'listen.html'), Path(tmp, 'net.json')
+        page.write_text(f'<!doctype html><html><head><meta charset="utf-8"></head><body>{page_html}</body></html>', encoding='utf-8')
+        r = run_tool([find_browser(), '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+                      '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND', '--proxy-server=http://127.0.0.1:9',
+                      f'--user-data-dir={tmp}/profile', f'--log-net-log={netlog}', '--virtual-time-budget=5000', '--dump-dom', page.as_uri()],
+                     timeout=timeout)
+        dom, urls = r.stdout, _net_urls(netlog)
+    outside = sorted(u for u in urls if not (u == page.as_uri() or u.startswith(('data:', 'blob:', 'about:'))))
+    return {'loaded': '<body' in dom, 'svgs': dom.count('<svg'), 'staff_lines': dom.count('abcjs-staff'),
+            'notes': len(re.findall(r'class="[^"]*abcjs-note[ "]', dom)), 'play_controls': dom.count('<audio class="abc-play" controls'),
+            'requests_outside': outside}
 
 # %% ../nbs/09a_gallery.ipynb #99110c93
 @dataclass

@@ -24,7 +24,7 @@ def bar_quarters(meter:str|None # the value of an `M:` field
                 ) -> float|None:
     "Length of one bar of `meter` in quarter notes; None for a free or missing meter."
     meter = (meter or '').strip()
-    if meter in ('C', 'C|'): return 4.0 if meter == 'C' else 2.0
+    if meter in ('C', 'C|'): return 4.0  # common time 4/4 and cut time 2/2: four quarters either way
     m = _METER.fullmatch(meter)
     return 4 * sum(map(int, m.group(1).split('+'))) / int(m.group(2)) if m else None
 
@@ -48,6 +48,15 @@ def _key_of(score):
     return ks if isinstance(ks, music21.key.Key) else ks.asKey('major')
 
 # %% ../nbs/08a_metrics.ipynb #31d091e4
+def _merge_split_bars(spans:list[float], bar_length:float) -> list[float]:
+    "Spans with each pair of adjacent short bars that together fill one bar (a bar split by a repeat or section line) joined."
+    merged, i = [], 0
+    while i < len(spans):
+        if i + 1 < len(spans) and spans[i] < bar_length and spans[i + 1] < bar_length and abs(spans[i] + spans[i + 1] - bar_length) < 1e-6:
+            merged.append(bar_length); i += 2
+        else: merged.append(spans[i]); i += 1
+    return merged
+
 def _bars(score, bar_length:float|None) -> tuple[int, int, int]:
     "(bars, bars judged, judged bars whose length differs from `bar_length`) of every part of a parsed tune."
     import music21
@@ -58,7 +67,7 @@ def _bars(score, bar_length:float|None) -> tuple[int, int, int]:
         spans = [s for s in spans if s > 0]
         n_bars += len(spans)
         if bar_length is None: continue
-        inner = spans[1:-1]
+        inner = _merge_split_bars(spans, bar_length)[1:-1]
         judged += len(inner)
         wrong += sum(abs(s - bar_length) > 1e-6 for s in inner)
     return n_bars, judged, wrong

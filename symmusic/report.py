@@ -15,9 +15,9 @@ from .core import *
 from .gallery import check_tiers, gallery_html, real_tunes, study_samples, table_html
 
 # %% auto #0
-__all__ = ['PLOT_SUFFIXES', 'STUDY_FILES', 'RESERVED_PAGES', 'study_folder', 'read_csv_rows', 'read_study', 'scaling_plot',
-           'flat_items', 'source_notebooks_dir', 'notebook_sources', 'render_notebooks', 'build_report',
-           'page_problems', 'symmusic_report']
+__all__ = ['PLOT_SUFFIXES', 'STUDY_FILES', 'RESERVED_PAGES', 'BROWSERS', 'study_folder', 'read_csv_rows', 'read_study',
+           'scaling_plot', 'flat_items', 'source_notebooks_dir', 'notebook_sources', 'render_notebooks', 'build_report',
+           'page_problems', 'symmusic_report', 'find_browser', 'browser_check']
 
 # %% ../nbs/09_report.ipynb #3b2eb05f
 def study_folder(study:str|Path, # a study name under `studies/`, or a path to a study folder
@@ -346,3 +346,37 @@ def symmusic_report(study:str='demo', # a study name under studies/, or a path t
     report = build_report(study, out, notebooks)
     for note in read_json(report/'report.json')['notes']: print(f'note: {note}', file=sys.stderr)
     print(report/'index.html')
+
+# %% ../nbs/09_report.ipynb #314f64bb
+BROWSERS = ('chromium', 'chromium-browser', 'google-chrome')
+
+def find_browser() -> str:
+    "The path of a Chromium-like browser, or `ToolNotFound` saying how to install one."
+    for name in BROWSERS:
+        if shutil.which(name): return shutil.which(name)
+    raise ToolNotFound(f"no headless browser ({', '.join(BROWSERS)}) is installed; install it with: {TOOL_HINTS['chromium']}")
+
+def _headless(args:list, profile:Path, timeout:float=120) -> ToolResult:
+    return run_tool([find_browser(), '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                     '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                     f'--user-data-dir={profile}', *args], timeout=timeout)
+
+# %% ../nbs/09_report.ipynb #888ea9c3
+def browser_check(report:Path, # a report folder
+                  screenshots:tuple=('index.html', 'gallery.html'), # pages to photograph into `report/screenshots/`
+                 ) -> dict:
+    "Open every page of `report` in headless Chromium; return the problems found and the screenshots taken."
+    report, problems, shots = Path(report).resolve(), [], []
+    with tempfile.TemporaryDirectory() as profile:
+        for page in sorted(report.glob('*.html')):
+            r = _headless(['--dump-dom', page.as_uri()], Path(profile))
+            if not r.ok or '<body' not in r.stdout: problems.append(f"{page.name} did not load: {r.stderr.strip()[-300:]}"); continue
+            problems += page_problems(page, r.stdout)
+            if page.name == 'index.html' and 'id="scaling-plot"' not in r.stdout: problems.append("index.html shows no scaling plot")
+        (report/'screenshots').mkdir(exist_ok=True)
+        for name in screenshots:
+            shot = report/'screenshots'/f'{Path(name).stem}.png'
+            _headless([f'--screenshot={shot}', '--window-size=1280,2000', (report/name).as_uri()], Path(profile))
+            if shot.exists(): shots.append(shot)
+            else: problems.append(f"no screenshot of {name}")
+    return dict(pages=len(list(report.glob('*.html'))), problems=problems, screenshots=shots)
