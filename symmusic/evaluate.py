@@ -298,8 +298,8 @@ def score_abc_dir(abc_dir:str|Path, # a folder of .abc files
     return out_dir
 
 # %% ../nbs/08_evaluation.ipynb #31402b3b
-def _validity_markdown(metrics:dict, groups:dict, real:dict, settings:dict) -> str:
-    "The evaluation as markdown: test metrics, then one validity table per sample group and the real-tune ceiling."
+def _validity_markdown(metrics:dict, groups:dict, real:dict, settings:dict, music_table:str|None=None) -> str:
+    "The evaluation as markdown: test metrics, one validity table per sample group, the real test tunes, and the musical measures."
     m = metrics
     lines = [f"# Evaluation of {m['run']}", '',
              f"Test split of `{m['dataset']}` ({m['tokenizer']} tokenizer, {m['test_tokens_scored']:,} tokens, "
@@ -309,22 +309,48 @@ def _validity_markdown(metrics:dict, groups:dict, real:dict, settings:dict) -> s
              f"Sampling: {', '.join(f'{k}={v}' for k, v in settings.items())}.", '']
     for name, g in groups.items():
         lines += [f"## Samples: {name} (n={g['n']}, {g['n_hit_length_cap']} hit the length cap)", '', validity_table(g['validity']), '']
-    lines += [f"## Real test tunes: the ceiling (n={real['n']})", '', validity_table(real['validity']), '']
+    lines += [f"## Real test tunes, the same checks (n={real['n']})", '', validity_table(real['validity']), '']
+    if music_table: lines += ['## Musical measures: samples beside real test tunes (95% bootstrap intervals)', '', music_table, '']
     return '\n'.join(lines)
 
 # %% ../nbs/08_evaluation.ipynb #0ad43130
+def _musical_measures(out_dir:Path, texts:dict, samples_dir:Path, real_records:list, real_texts:list, timeout, workers, seed) -> str:
+    "Measure every group with `08a_metrics`; write music.json/md and the plot, each sample's and real tune's measures; the table."
+    from symmusic.metrics import compare_groups, metrics_table, plot_metrics
+    from symmusic.scaling import save_figure
+    comparison = compare_groups(texts, timeout=max(timeout, 30), workers=workers, seed=seed)
+    index = read_json(samples_dir/'index.json')
+    for record, measures in zip([r for r in index['samples'] if r['kind'] == 'unconditional'], comparison['measures']['unconditional samples']):
+        record['music'] = measures
+    write_json(samples_dir/'index.json', index)
+    write_json(out_dir/'real_test_tunes.json', [{'name': f'test tune {i}', 'abc': t, **r, 'music': m} for i, (t, r, m)
+                                               in enumerate(zip(real_texts, real_records, comparison['measures']['real test tunes']))])
+    table = metrics_table(comparison)
+    write_json(out_dir/'music.json', {k: v for k, v in comparison.items() if k != 'measures'})
+    atomic_write(out_dir/'music.md', table + '\n')
+    save_figure(plot_metrics(comparison), out_dir/'plots', 'music_metrics')
+    return table
+
+def _texts(samples_dir:Path, kind:str='unconditional') -> list[str]:
+    index = read_json(samples_dir/'index.json')
+    return [(samples_dir/r['file']).read_text() for r in index['samples'] if r['kind'] == kind]
+
+# %% ../nbs/08_evaluation.ipynb #56977fe5
 def evaluate_run(run_dir:str|Path, # a run folder (or name under runs/)
                  n_samples:int=64, # unconditional samples
                  n_prompted:int=16, # samples prompted by held-out test tunes
                  max_new_tokens:int=1024, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None, # sampling
                  prompt_bars:int=2, # bars of each test tune in its prompt
-                 n_real:int=200, # real test tunes checked for the ceiling
+                 n_real:int=200, # real test tunes checked beside the samples
                  seed:int=0, # fixes samples, prompts and real tunes
                  timeout:float=20, workers:int|None=None, # per text and tier; worker processes
                  device:str='auto', # for scoring and sampling
                  out_dir:str|Path|None=None, # default: studies/<run name>
+                 tuned:dict|None=None, # one tuned sampling setting, e.g. {'temperature': 0.8}, reported apart
+                 n_tuned:int|None=None, # its unconditional samples (default: n_samples)
+                 music:bool=True, # musical measures of samples and real tunes (08a_metrics)
                 ) -> Path:
-    "Test metrics, samples, their validity and the real-tune ceiling of a run; returns the folder written."
+    "Test metrics, samples, their validity and musical measures beside real test tunes; returns the folder written."
     out_dir = Path(out_dir or stage_dir('studies')/Path(run_dir).name)
     metrics = test_metrics(run_dir, device)
     write_json(out_dir/'metrics.json', metrics)
@@ -333,13 +359,22 @@ def evaluate_run(run_dir:str|Path, # a run folder (or name under runs/)
     samples_dir = generate_samples(run_dir, n_samples, max_new_tokens, temperature, top_k, top_p, prompts, seed,
                                    device=device, out_dir=out_dir)
     groups = score_samples(samples_dir, timeout, workers)
-    real_records = check_abc_texts(heldout_tunes(data_dir, n_real, seed=seed), timeout, workers)
+    texts = {'unconditional samples': _texts(samples_dir)}
+    if tuned:
+        setting = {'temperature': 1.0, 'top_k': None, 'top_p': None, **tuned}
+        tuned_dir = generate_samples(run_dir, n_tuned or n_samples, max_new_tokens, **setting, seed=seed, device=device, out_dir=out_dir, folder='samples-tuned')
+        label = 'tuned: ' + ', '.join(f'{k}={v}' for k, v in tuned.items())
+        groups[label] = score_samples(tuned_dir, timeout, workers)['unconditional']
+        texts[label] = _texts(tuned_dir)
+    real_texts = heldout_tunes(data_dir, n_real, seed=seed)
+    real_records = check_abc_texts(real_texts, timeout, workers)
     real = {'n': len(real_records), 'validity': validity_summary(real_records)}
-    settings = {**read_json(samples_dir/'index.json')['settings'], 'prompt_bars': prompt_bars}
+    settings = {**read_json(samples_dir/'index.json')['settings'], 'prompt_bars': prompt_bars, **({'tuned': tuned} if tuned else {})}
+    table = _musical_measures(out_dir, {**texts, 'real test tunes': real_texts}, samples_dir, real_records, real_texts, timeout, workers, seed) if music else None
     write_json(out_dir/'validity.json', {'run': str(run_dir), 'metrics': metrics, 'settings': settings,
                                           'checks': _checks_info(timeout), 'samples': groups, 'real_test_tunes': real,
                                           'real_test_tune_records': real_records})
-    atomic_write(out_dir/'validity.md', _validity_markdown(metrics, groups, real, settings))
+    atomic_write(out_dir/'validity.md', _validity_markdown(metrics, groups, real, settings, table))
     return out_dir
 
 # %% ../nbs/08_evaluation.ipynb #b152f48e
