@@ -104,7 +104,7 @@ def generate_samples(run_dir:str|Path, # a run folder (or name under runs/)
                      temperature:float=1.0, top_k:int|None=None, top_p:float|None=None, # sampling settings
                      prompts:list[str]|None=None, # one prompted sample per prompt (e.g. `heldout_prompts`)
                      seed:int=0, # fixes every draw
-                     batch_size:int=8, # unconditional samples drawn together
+                     batch_size:int=64, # unconditional samples drawn together
                      device:str='auto', # 'auto', 'cpu', 'cuda', ...
                      out_dir:str|Path|None=None, # default: studies/<run name>
                      folder:str='samples', # the samples' folder inside `out_dir`

@@ -11,15 +11,13 @@ import numpy as np
 
 from .core import *
 from .clean import split_header
-from .evaluate import _music21_parse
+from .evaluate import _METER, _music21_parse
 
 # %% auto #0
 __all__ = ['METRICS', 'bar_quarters', 'tune_measures', 'measure_texts', 'reference_pitch_classes', 'group_metrics',
            'compare_groups', 'metrics_table', 'plot_metrics']
 
 # %% ../nbs/08a_metrics.ipynb #956b614c
-_METER = re.compile(r'\(?(\d+(?:\+\d+)*)\)?\s*/\s*(\d+)')
-
 def bar_quarters(meter:str|None # the value of an `M:` field
                 ) -> float|None:
     "Length of one bar of `meter` in quarter notes; None for a free or missing meter."

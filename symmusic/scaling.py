@@ -142,7 +142,8 @@ def plot_loss_vs_compute(rows:list[dict]) -> Figure:
 _LADDER = ('c0', 'c1', 'c2', 'c3', 'c4')
 
 SWEEPS = {  # runs: (arch, size); train: nbs/train.ipynb parameters; workers: runs at a time; threads: torch threads per run
-            # phase2: the BPE run (GPT size, train parameters over the sweep's) and its nbs/evaluate.ipynb settings
+            # phase2: the BPE run (arch, default GPT; size; BPE vocab_size and dataset name, default 4096; torch threads;
+            #         train parameters over the sweep's) and its nbs/evaluate.ipynb settings
     'paper': {'runs': [(a, s) for a in ('gpt', 'lstm') for s in ('tiny', 'small', 'medium', 'large', 'xl')], 'workers': 1, 'threads': None,
               'timeout': 7 * 24 * 3600, 'train': dict(tokens=100_000_000, batch_size=64, block_size=256, learning_rate=3e-4,
                                                       eval_interval=500, eval_tokens=1_000_000),
@@ -151,8 +152,9 @@ SWEEPS = {  # runs: (arch, size); train: nbs/train.ipynb parameters; workers: ru
     'demo': {'runs': [(a, s) for a in ('gpt', 'lstm') for s in _LADDER], 'workers': 2, 'threads': 1, 'timeout': 1800,
              'train': dict(tokens=2**21, batch_size=16, block_size=128, learning_rate=3e-3, eval_interval=64, eval_tokens=32_768,
                            device='cpu', progress=False),
-             'phase2': {'size': 'c3', 'train': dict(tokens=2**20, block_size=256),
-                        'evaluate': dict(n_samples=24, n_prompted=8, max_new_tokens=512, n_real=60)}},
+             'phase2': {'arch': 'lstm', 'size': 'c4', 'vocab_size': 512, 'name': 'music21-bpe512', 'threads': 2,  # chosen in 08b_vocab
+                        'train': dict(tokens=6 * 2**20, batch_size=32, block_size=256, eval_interval=128),
+                        'evaluate': dict(n_samples=256, n_prompted=8, max_new_tokens=1200, n_real=200, tuned={'temperature': 0.8}, n_tuned=64)}},
     'smoke': {'runs': [(a, s) for a in ('gpt', 'lstm') for s in ('c0', 'c1')], 'workers': 2, 'threads': 1, 'timeout': 300,
               'train': dict(tokens=48 * 8 * 64, batch_size=8, block_size=64, learning_rate=3e-3, eval_interval=16, eval_tokens=4096,
                             device='cpu', dtype='fp32', progress=False),
@@ -180,17 +182,17 @@ def _given(overrides:dict) -> dict: return {k: v for k, v in overrides.items() i
 
 def phase2_plan(preset:str, # a key of `SWEEPS`
                 data:str|Path, # the Phase 2 (BPE) dataset: a folder or a name under datasets/
-                size:str|None=None, # GPT size (None: the preset's)
+                size:str|None=None, # model size (None: the preset's)
                 **overrides, # other `nbs/train.ipynb` parameters, e.g. tokens=, block_size=; None keeps the preset's
                ) -> dict:
-    "The Phase 2 run of `preset`, one GPT on the BPE data, as a `sweep_plan` entry for `run_runs`."
+    "The Phase 2 run of `preset`, one model (the preset's `arch`, GPT by default) on the BPE data, as a `sweep_plan` entry for `run_runs`."
     from symmusic.models import SIZES
-    cfg = _preset(preset)['phase2']; size = size or cfg['size']
-    if size not in SIZES['gpt']: raise ValueError(f"Phase 2 size {size!r} is not a GPT size; choose one of {list(SIZES['gpt'])}")
+    cfg = _preset(preset)['phase2']; size = size or cfg['size']; arch = cfg.get('arch', 'gpt')
+    if size not in SIZES[arch]: raise ValueError(f"Phase 2 size {size!r} is not a {arch.upper()} size; choose one of {list(SIZES[arch])}")
     base = {**_preset(preset)['train'], **cfg['train']}
     changed = {k: v for k, v in sorted(_given(overrides).items()) if base.get(k) != v}
-    name = '-'.join([f'{preset}-bpe-gpt-{size}'] + [f'{k}{v}' for k, v in changed.items()])
-    return {'name': name, 'arch': 'gpt', 'size': size, 'params': {**base, **changed, 'arch': 'gpt', 'size': size, 'data': str(data)}}
+    name = '-'.join([f'{preset}-bpe-{arch}-{size}'] + [f'{k}{v}' for k, v in changed.items()])
+    return {'name': name, 'arch': arch, 'size': size, 'params': {**base, **changed, 'arch': arch, 'size': size, 'data': str(data)}}
 
 def phase2_evaluation(preset:str, # a key of `SWEEPS`
                       **overrides, # n_samples=, n_prompted=, max_new_tokens=, n_real=; None keeps the preset's

@@ -13,6 +13,7 @@ from .core import *
 from .tokenize import dataset_meta, prepare_dataset
 from .models import make_model
 from .train import train
+from .fits import si_format
 
 # %% auto #0
 __all__ = ['VOCAB_SIZES', 'vocab_dataset', 'cpu_tokens_per_second', 'train_for_cpu_seconds', 'compare_vocabularies',
