@@ -152,8 +152,8 @@ SWEEPS = {  # runs: (arch, size); train: nbs/train.ipynb parameters; workers: ru
     'demo': {'runs': [(a, s) for a in ('gpt', 'lstm') for s in _LADDER], 'workers': 2, 'threads': 1, 'timeout': 1800,
              'train': dict(tokens=2**21, batch_size=16, block_size=128, learning_rate=3e-3, eval_interval=64, eval_tokens=32_768,
                            device='cpu', progress=False),
-             'phase2': {'arch': 'lstm', 'size': 'c4', 'vocab_size': 512, 'name': 'music21-bpe512', 'threads': 2,  # chosen in 08b_vocab
-                        'train': dict(tokens=6 * 2**20, batch_size=32, block_size=256, eval_interval=128),
+             'phase2': {'arch': 'lstm', 'size': 'c4', 'vocab_size': 512, 'name': 'music21-bpe512', 'threads': 1,  # chosen in 08b_vocab
+                        'train': dict(tokens=2**22, batch_size=32, block_size=256, eval_interval=128),
                         'evaluate': dict(n_samples=256, n_prompted=8, max_new_tokens=1200, n_real=200, tuned={'temperature': 0.8}, n_tuned=64)}},
     'smoke': {'runs': [(a, s) for a in ('gpt', 'lstm') for s in ('c0', 'c1')], 'workers': 2, 'threads': 1, 'timeout': 300,
               'train': dict(tokens=48 * 8 * 64, batch_size=8, block_size=64, learning_rate=3e-3, eval_interval=16, eval_tokens=4096,

@@ -86,8 +86,8 @@ def compare_vocabularies(archs:tuple=('gpt', 'lstm'), # families
                          size:str='c4', # one size of each family (about 0.9M parameters)
                          vocab_sizes:tuple=VOCAB_SIZES,
                          cpu_seconds:float=60, # training budget of every model, in CPU seconds on one thread
-                         n_samples:int=64, # unconditional samples per model
-                         max_chars:int=2000, # sample length cap, in characters
+                         n_samples:int=32, # unconditional samples per model
+                         max_chars:int=600, # sample length cap, in characters (most tunes are shorter)
                          seed:int=0, workers:int|None=None,
                          out:str|Path|None=None, # JSON written (default: bench/vocab.json)
                         ) -> dict:
