@@ -104,12 +104,23 @@ def _music21_note_count(abc_text:str) -> int:
     "Notes and chords with positive duration that music21 finds in `abc_text`."
     return sum(1 for n in _music21_parse(abc_text).recurse().notes if n.duration.quarterLength > 0)
 
-def _music21_midi_notes(abc_text:str) -> int:
-    "Notes in the MIDI file music21 writes for `abc_text`, counted by symusic."
+def _unshare_meters(score) -> int:
+    "Give each bar its own copy of a meter object music21's ABC reader put into several bars; how many copies were made."
+    import copy, music21
+    seen, copies = set(), 0
+    for bar in score.recurse().getElementsByClass(music21.stream.Measure):
+        for meter in list(bar.getElementsByClass(music21.meter.TimeSignature)):
+            if id(meter) in seen: bar.replace(meter, copy.deepcopy(meter)); copies += 1
+            else: seen.add(id(meter))
+    return copies
+
+def _music21_midi_notes(abc_text:str) -> dict:
+    "Notes in the MIDI file music21 writes for `abc_text` (counted by symusic), and how many shared meters had to be copied first."
     import symusic
     score = _music21_parse(abc_text)
+    copies = _unshare_meters(score)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stderr(io.StringIO()):
-        return symusic.Score(str(score.write('midi', fp=Path(tmp)/'sample.mid'))).note_num()
+        return {'n_notes': symusic.Score(str(score.write('midi', fp=Path(tmp)/'sample.mid'))).note_num(), 'meter_copies': copies}
 
 # %% ../nbs/08_evaluation.ipynb #eaf7db81
 def _abc2midi_check(abc_text:str, timeout:float) -> dict:
@@ -145,7 +156,9 @@ def _music21_tiers(records, abc_texts, todo, timeout, workers, progress):
     for i in todo:
         if i not in parsed: _verdict(records[i], 'music21_midi', False, 'lenient tier failed')
     for i, r in _run_tier(_music21_midi_notes, abc_texts, parsed, timeout, workers, progress).items():
-        if r.ok: _verdict(records[i], 'music21_midi', r.value > 0, 'MIDI has no notes')
+        if r.ok:
+            _verdict(records[i], 'music21_midi', r.value['n_notes'] > 0, 'MIDI has no notes')
+            records[i]['music21_shared_meter'] = r.value['meter_copies'] > 0
         else: _verdict(records[i], 'music21_midi', False, 'timeout' if r.error == 'timeout' else _music21_reason(r.error or ''))
 
 # %% ../nbs/08_evaluation.ipynb #c8115f3b
@@ -209,6 +222,7 @@ def validity_summary(records:list[dict], # from `check_abc_texts`
         reasons = Counter(r['reasons'][tier] for r in measured if not r[tier]).most_common()
         summary[tier] = {'measured': True, 'meaning': meaning, 'n': n, 'valid': valid, 'percent': 100 * valid / n,
                          'ci95': [100 * low, 100 * high], 'reasons': dict(reasons)}
+        if tier == 'music21_midi': summary[tier]['worked_around'] = {'music21 shared meter': sum(bool(r.get('music21_shared_meter')) for r in measured)}
     return summary
 
 # %% ../nbs/08_evaluation.ipynb #4283d29a
@@ -220,6 +234,7 @@ def validity_table(summary:dict, # from `validity_summary`
     for tier, s in summary.items():
         if not s['measured']: rows.append({'tier': tier, 'n': 0, 'valid': '–', '%': '–', '95% CI': '–', 'top failure reasons': f"not measured: {s['why']}"}); continue
         reasons = '; '.join(f'{reason} ({count})' for reason, count in list(s['reasons'].items())[:top])
+        if s.get('worked_around', {}).get('music21 shared meter'): reasons += f"; music21's shared-meter bug worked around on {s['worked_around']['music21 shared meter']}"
         rows.append({'tier': tier, 'n': s['n'], 'valid': s['valid'], '%': f"{s['percent']:.1f}",
                      '95% CI': f"{s['ci95'][0]:.1f}–{s['ci95'][1]:.1f}", 'top failure reasons': reasons or '–'})
     return markdown_table(rows)
@@ -248,7 +263,7 @@ def _group_summaries(records:list[dict]) -> dict:
               'prompted': [r for r in records if r['kind'] == 'prompted'],
               'stopped at <|endoftext|>': [r for r in records if not r['hit_length_cap']]}
     return {name: {'n': len(rs), 'n_hit_length_cap': sum(r['hit_length_cap'] for r in rs),
-                   'validity': validity_summary([{**r['validity'], 'reasons': r['reasons']} for r in rs])}
+                   'validity': validity_summary([{**r['validity'], 'reasons': r['reasons'], 'music21_shared_meter': r.get('music21_shared_meter')} for r in rs])}
             for name, rs in groups.items() if rs}
 
 def score_samples(samples_dir:str|Path, # a folder written by `generate_samples`
@@ -260,6 +275,7 @@ def score_samples(samples_dir:str|Path, # a folder written by `generate_samples`
     checks = check_abc_texts([(samples_dir/r['file']).read_text() for r in index['samples']], timeout, workers)
     for record, check in zip(index['samples'], checks):
         record['validity'], record['reasons'] = {tier: check[tier] for tier in TIERS}, check['reasons']
+        record['music21_shared_meter'] = check.get('music21_shared_meter', False)
     write_json(samples_dir/'index.json', index)
     return _group_summaries(index['samples'])
 
