@@ -66,13 +66,12 @@ def default_unit_length(meter:str|None # the value of the `M:` field, e.g. '2/4'
 
 def with_default_length(abc:str # one tune
                        ) -> str:
-    "`abc` with the `L:` line the standard implies put before its `K:` line, if its header has none."
-    header, body = split_header(abc)
-    if re.search(r'^L:', header, re.M): return abc
+    "`abc` with the standard's default `L:` line first (after its `X:` line), where it holds until the tune's own `L:`."
+    header, _ = split_header(abc)
     meters = re.findall(r'^M:(.*)$', header, re.M)
-    line = f'L:{default_unit_length(meters[-1] if meters else None)}\n'
-    k = re.search(r'^K:', header, re.M)
-    return header[:k.start()] + line + header[k.start():] + body if k else line + abc
+    line = f'L:{default_unit_length(meters[0] if meters else None)}\n'
+    first, newline, rest = abc.partition('\n')
+    return first + newline + line + rest if first.startswith('X:') else line + abc
 
 # %% ../nbs/08_evaluation.ipynb #0be8db72
 def _tidy_reason(message:str) -> str:
