@@ -14,8 +14,8 @@ from .convert import iter_tunes, music21_abc_tunes
 
 # %% auto #0
 __all__ = ['table_html', 'render_abc', 'abcjs_path', 'abcjs_script', 'sine_wav', 'abc_html', 'show_abc', 'listen_check',
-           'GalleryEntry', 'gallery_order', 'study_samples', 'real_tunes', 'study_real_tunes', 'check_tiers',
-           'gallery_html']
+           'GalleryEntry', 'gallery_order', 'order_note', 'study_samples', 'real_tunes', 'study_real_tunes',
+           'check_tiers', 'gallery_html']
 
 # %% ../nbs/09a_gallery.ipynb #0ea7d613
 def _fmt(v) -> str:
@@ -210,20 +210,29 @@ def gallery_order(records:list[dict], # sample records, e.g. `samples/index.json
     return sorted(shuffled, key=lambda r: _is_empty(r) or bool(r.get('hit_length_cap')))  # a stable sort keeps the draw
 
 # %% ../nbs/09a_gallery.ipynb #33a468e0
+def _unconditional(study:dict) -> list[dict]:
+    "The study's unconditional sample records (all of them, when none is marked by kind)."
+    index = study['samples']
+    records = index.get('samples', []) if isinstance(index, dict) else index
+    return [r for r in records if r.get('kind') == 'unconditional'] if any(r.get('kind') == 'unconditional' for r in records) else records
+
+def order_note(study:dict, # from `read_study`
+               seed:int=0) -> str|None:
+    "How the gallery chose its samples and how many were empty or length-capped; None without samples."
+    if study['samples'] is None: return None
+    records = _unconditional(study)
+    n_empty, n_capped = sum(map(_is_empty, records)), sum(bool(r.get('hit_length_cap')) and not _is_empty(r) for r in records)
+    return (f"{len(records)} samples in a fixed random order (seed {seed}), no choosing: {n_empty} empty and {n_capped} cut at the "
+            "length cap are counted in every table and shown after the others.")
+
 def study_samples(study:dict, # from `read_study`
                   n:int=6, # at most this many
                   seed:int=0, # fixes the order
                  ) -> tuple[list[GalleryEntry], list[str]]:
-    "Up to `n` unconditional samples of the study in `gallery_order`, and notes: how many were empty or length-capped, what is missing."
-    index = study['samples']
-    if index is None: return [], ["No generated samples: the study wrote no `samples/index.json` (the generate stage writes it)."]
-    records = index.get('samples', []) if isinstance(index, dict) else index
-    if any(r.get('kind') == 'unconditional' for r in records): records = [r for r in records if r.get('kind') == 'unconditional']
-    n_empty, n_capped = sum(map(_is_empty, records)), sum(bool(r.get('hit_length_cap')) and not _is_empty(r) for r in records)
-    notes = [f"{len(records)} samples in a fixed random order (seed {seed}), no choosing: {n_empty} empty and {n_capped} cut at the "
-             "length cap are counted in every table and shown after the others."]
-    entries = []
-    for i, record in enumerate(gallery_order(records, seed)[:n]):
+    "Up to `n` unconditional samples of the study in `gallery_order`, and notes on what is missing."
+    if study['samples'] is None: return [], ["No generated samples: the study wrote no `samples/index.json` (the generate stage writes it)."]
+    entries, notes = [], []
+    for i, record in enumerate(gallery_order(_unconditional(study), seed)[:n]):
         try: entries.append(_sample_entry(record, study['folder']/'samples', i))
         except (ValueError, OSError) as e: notes.append(f"Sample {i} skipped: {e}")
     return entries, notes

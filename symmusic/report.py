@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlparse
 
 from fastcore.script import call_parse
 from .core import *
-from .gallery import check_tiers, gallery_html, real_tunes, study_real_tunes, study_samples, table_html
+from .gallery import check_tiers, gallery_html, order_note, real_tunes, study_real_tunes, study_samples, table_html
 
 # %% auto #0
 __all__ = ['PLOT_SUFFIXES', 'STUDY_FILES', 'RESERVED_PAGES', 'BROWSERS', 'study_folder', 'read_csv_rows', 'read_study',
@@ -292,7 +292,7 @@ def _check_out(out:Path):
 # %% ../nbs/09_report.ipynb #ef1b5572
 def _gallery_summary(study:dict, notes:list[str]) -> str:
     "What the gallery opens with: the validity and musical-measure tables, their plot, and the counts of the samples."
-    parts = [_note(n) for n in notes]
+    parts = [_note(n) for n in [order_note(study), *notes] if n]
     if 'validity' in study['markdown']: parts.append('<details open><summary>Validity and test loss</summary>' + _markdown_html(study['markdown']['validity']) + '</details>')
     else: parts.append(_note("No validity.md: the evaluate stage has not run."))
     if (Path(study['folder'])/'plots'/'music_metrics.png').exists(): parts.append(_figure('plots/music_metrics.png', 'musical measures: samples beside real test tunes'))
