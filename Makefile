@@ -5,7 +5,7 @@ PRESET ?= demo
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.symmusic-installed
 
-.PHONY: demo test slow report bench setup tools docs-html
+.PHONY: demo test slow report bench setup tools docs-html fresh-venv
 
 $(STAMP): settings.ini setup.py .ci/setup.sh
 	bash .ci/setup.sh $(VENV)
@@ -23,6 +23,9 @@ test: $(STAMP) tools  ## the fast test suite; ends with "N passed, N failed"
 
 slow: $(STAMP) tools  ## the whole suite, including tests flagged slow
 	$(BIN)/python .ci/tests.py --slow
+
+fresh-venv: $(STAMP) tools  ## the package as users get it: a wheel in a new venv outside the checkout, the smoke study from an empty folder
+	PYTHON=$(BIN)/python bash .ci/fresh_venv.sh
 
 report: $(STAMP)  ## build the offline HTML report from what the study wrote
 	$(BIN)/symmusic_report

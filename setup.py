@@ -1,6 +1,8 @@
 from setuptools import setup
+from setuptools.command.build_py import build_py
 from configparser import ConfigParser
-import setuptools, shlex
+from pathlib import Path
+import setuptools, shlex, shutil
 
 assert setuptools.__version__ >= '36.2'
 
@@ -27,7 +29,23 @@ min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = (cfg.get('dev_requirements') or '').split()
 
+# The entry notebooks and the files they need at run time ship inside the package, in symmusic/nbs/.
+# They are copied into the build folder only, so symmusic/ keeps nothing but what nbdev_export writes.
+package_nbs = cfg.get('papermill_entry_points', '').split() + cfg.get('package_nbs', '').split()
+
+class build_py_with_notebooks(build_py):
+    "build_py, then copy `package_nbs` from nbs/ into the built package's nbs/ folder."
+    def run(self):
+        super().run()
+        if getattr(self, 'editable_mode', False): return  # an editable install reads the checkout's nbs/ itself
+        src, dest = Path(cfg['nbs_path']), Path(self.build_lib)/cfg['lib_path']/'nbs'
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in package_nbs:
+            if not (src/name).exists(): raise FileNotFoundError(f"{src/name} is listed in settings.ini but missing")
+            shutil.copy2(src/name, dest/name)
+
 setuptools.setup(
+    cmdclass={'build_py': build_py_with_notebooks},
     name=cfg['lib_name'],
     license=lic[0],
     classifiers=[

@@ -2,9 +2,9 @@
 """The test suite: consistency checks, then every notebook's tests, run by nbdev_test.
 
 Each check and each notebook is one test unit; the last line is `N passed, N failed`.
-Usage: python .ci/tests.py [--slow] [--only PATTERN] [--workers N]
+Usage: python .ci/tests.py [--slow] [--only PATTERN] [--workers N] [--no-fresh-venv]
 """
-import argparse, configparser, hashlib, json, os, subprocess, sys, tempfile, time
+import argparse, configparser, hashlib, json, os, re, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,6 +42,70 @@ def check_parameters_tags():
             problems.append(f"{name}: no cell tagged 'parameters' (papermill would silently run the defaults)")
     return not problems, '\n'.join(problems)
 
+# The notebooks a user opens: each has an "Open in Colab" link, and its first code cell installs symmusic there only
+USER_NOTEBOOKS = ENTRY_POINTS + ['index.ipynb', 'quickstart.ipynb']
+COLAB_URL = 'https://colab.research.google.com/github/symmusic/symmusic/blob/main/nbs/'
+COLAB_CELL_CHILD = r"""
+import json, subprocess, sys, types
+calls = []
+subprocess.run = lambda *a, **k: calls.append(str(a[0]))
+if sys.argv[1] == 'colab': sys.modules['google.colab'] = types.ModuleType('google.colab')
+exec(sys.stdin.read())
+print(json.dumps(calls))
+"""
+
+def colab_cell_calls(source:str, colab:bool) -> list[str]:
+    "The commands a notebook's Colab cell runs, in Colab (a stand-in google.colab module) or elsewhere; nothing is run."
+    r = subprocess.run([sys.executable, '-c', COLAB_CELL_CHILD, 'colab' if colab else 'local'], input=source, capture_output=True, text=True, timeout=60)
+    if r.returncode: raise RuntimeError(r.stderr.strip().splitlines()[-1])
+    return json.loads(r.stdout.splitlines()[-1])
+
+def check_colab():
+    problems = []
+    for name in USER_NOTEBOOKS:
+        cells = json.loads((NBS/name).read_text())['cells']
+        if not any(f'({COLAB_URL}{name})' in ''.join(c['source']) for c in cells if c['cell_type'] == 'markdown'):
+            problems.append(f"{name}: no [Open in Colab]({COLAB_URL}{name}) link")
+        first = ''.join(next(c for c in cells if c['cell_type'] == 'code')['source'])
+        if "'google.colab' in sys.modules" not in first:
+            problems.append(f"{name}: its first code cell is not the Colab install cell (guarded by 'google.colab' in sys.modules)"); continue
+        try: elsewhere, in_colab = colab_cell_calls(first, False), colab_cell_calls(first, True)
+        except RuntimeError as e: problems.append(f"{name}: its first code cell fails: {e}"); continue
+        if elsewhere: problems.append(f"{name}: its first code cell runs {elsewhere} outside Colab")
+        installs = ' '.join(in_colab)
+        if not all(w in installs for w in ('pip', 'install', 'git+https://github.com/symmusic/symmusic', 'abcmidi', 'abcm2ps', 'timidity')):
+            problems.append(f"{name}: in Colab its first code cell runs {in_colab}, not pip install of symmusic and apt-get of the tools")
+    return not problems, '\n'.join(problems)
+
+# quick-start commands the fresh-venv test runs in another form, and why
+QUICKSTART_EXEMPT = {'pip install git+https://github.com/symmusic/symmusic':
+                     'the test installs the wheel it built: pip install symmusic-0.1.0-py3-none-any.whl'}
+
+def check_quickstart_commands():
+    "Every command of the quick start's bash blocks is one that .ci/fresh_venv.sh runs."
+    script = {re.sub(r'^timed ', '', l.strip()) for l in (ROOT/'.ci'/'fresh_venv.sh').read_text().splitlines()}
+    cells = json.loads((NBS/'quickstart.ipynb').read_text())['cells']
+    blocks = re.findall(r'```bash\n(.*?)```', '\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'markdown'), re.S)
+    commands = [l.strip() for b in blocks for l in b.splitlines() if l.strip() and not l.strip().startswith('#')]
+    missing = [c for c in commands if c not in script and c not in QUICKSTART_EXEMPT]
+    if not commands: return False, "quickstart.ipynb has no ```bash blocks"
+    return not missing, '\n'.join(f"quickstart.ipynb runs `{c}`, which .ci/fresh_venv.sh does not" for c in missing)
+
+def check_fresh_venv():
+    "A wheel in a fresh venv outside the checkout, the smoke study and every console script from an empty folder (.ci/fresh_venv.sh)."
+    work = Path(tempfile.mkdtemp(prefix='symmusic-fresh-'))
+    env = {k: v for k, v in os.environ.items() if not k.startswith('SYMMUSIC_') and k not in ('PYTHONPATH', 'VIRTUAL_ENV')}
+    env.update(PYTHON=sys.executable, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
+    try: r = subprocess.run(['bash', str(ROOT/'.ci'/'fresh_venv.sh'), str(work)], cwd=work, capture_output=True, text=True, timeout=2400, env=env)
+    except subprocess.TimeoutExpired: return False, f"timed out after 2400 s; its files are in {work}"
+    out = r.stdout + r.stderr
+    times = '\n'.join(l for l in out.splitlines() if l.startswith(('time: ', 'fresh_venv: ', 'fresh venv: ')))
+    if r.returncode: return False, f"{out[-6000:]}\nits files are in {work}"
+    # a venv with torch, about 1.5 GB in 20k files: deleting it can take minutes on a busy disk, so it goes on in the background
+    subprocess.Popen(['rm', '-rf', str(work)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    print(times, flush=True)
+    return True, ''
+
 DOCS_CHILD = r"""
 import os, sys
 os.environ['IN_TEST'] = '1'
@@ -72,6 +136,7 @@ def main():
     ap.add_argument('--slow', action='store_true', help='also run cells flagged #| slow')
     ap.add_argument('--only', default='', help='run only notebooks whose name contains this')
     ap.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument('--no-fresh-venv', action='store_true', help='leave out the wheel-in-a-fresh-venv test (about 4 min)')
     args = ap.parse_args()
     results = []
     def record(name, ok, msg='', secs=0.):
@@ -79,7 +144,9 @@ def main():
         if not ok and msg: print('    ' + msg.replace('\n', '\n    '), flush=True)
     if not args.only:
         for name, check in [('export: symmusic/ matches nbs/', check_export), ('clean: nbs/ are clean', check_clean),
-                            ('papermill: entry points keep their parameters tag', check_parameters_tags)]:
+                            ('papermill: entry points keep their parameters tag', check_parameters_tags),
+                            ('colab: user notebooks have an Open in Colab link and a Colab-only install cell', check_colab),
+                            ('quickstart: every command is one the fresh-venv test runs', check_quickstart_commands)]:
             ok, msg = check(); record(name, ok, msg)
     env = dict(os.environ, SYMMUSIC_HOME=os.environ.get('SYMMUSIC_TEST_HOME', str(ROOT/'.test_home')),
                PYTHONUNBUFFERED='1', MPLBACKEND='Agg',
@@ -96,6 +163,9 @@ def main():
         t0 = time.time()
         r = subprocess.run([sys.executable, str(ROOT/'.ci'/'demo.py'), 'smoke'], cwd=ROOT, capture_output=True, text=True, env=env)
         record('papermill study.ipynb -p preset smoke', r.returncode == 0, (r.stdout + r.stderr)[-6000:], time.time() - t0)
+    if not args.only and not args.no_fresh_venv:  # the package as users install it: wheel, fresh venv, smoke study from an empty folder
+        t0 = time.time(); ok, msg = check_fresh_venv()
+        record('wheel: fresh venv, smoke study and console scripts from an empty folder', ok, msg, time.time() - t0)
     n_pass = sum(ok for _, ok in results)
     print(f"{n_pass} passed, {len(results)-n_pass} failed")
     sys.exit(0 if n_pass == len(results) else 1)

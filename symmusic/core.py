@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #27bd11b2
 from __future__ import annotations
-import hashlib, json, os, platform, random, re, shutil, signal, subprocess, sys, tempfile, time, traceback
+import hashlib, json, os, platform, random, re, shutil, signal, subprocess, sys, tempfile, threading, time, traceback
 import multiprocessing as mp
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -13,14 +13,16 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
-from fastcore.script import call_parse
+from fastcore.script import Param, call_parse
 
 # %% auto #0
-__all__ = ['STAGE_DIRS', 'DTYPES', 'GPU_PEAK_FLOPS', 'TOOL_HINTS', 'home', 'stage_dir', 'atomic_write', 'write_json', 'read_json',
-           'append_jsonl', 'read_jsonl', 'file_digest', 'text_digest', 'seed_everything', 'get_device', 'synchronize',
-           'measure_matmul_flops', 'measure_onednn_flops', 'measure_peak_flops', 'cpu_matmul_flops', 'resolve_dtype',
-           'autocast', 'peak_flops', 'ToolNotFound', 'ToolResult', 'find_tool', 'run_tool', 'tools_available',
-           'TaskResult', 'map_with_timeout', 'git_commit', 'machine_info', 'markdown_table', 'symmusic_info']
+__all__ = ['STAGE_DIRS', 'DEFAULT_HOME', 'DTYPES', 'GPU_PEAK_FLOPS', 'TOOL_HINTS', 'STOPPING', 'home', 'stage_dir',
+           'notebooks_dir', 'entry_notebook', 'atomic_write', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl',
+           'file_digest', 'text_digest', 'seed_everything', 'get_device', 'synchronize', 'measure_matmul_flops',
+           'measure_onednn_flops', 'measure_peak_flops', 'cpu_matmul_flops', 'resolve_dtype', 'autocast', 'peak_flops',
+           'ToolNotFound', 'ToolResult', 'find_tool', 'descendants', 'kill_tree', 'stop_children', 'stop_on_signals',
+           'run_tool', 'tools_available', 'TaskResult', 'map_with_timeout', 'git_commit', 'machine_info',
+           'markdown_table', 'symmusic_info', 'symmusic_notebook']
 
 # %% ../nbs/00_core.ipynb #997a0a65
 STAGE_DIRS = ('raw', 'corpus', 'datasets', 'runs', 'studies', 'report', 'bench', 'cache')
@@ -31,10 +33,17 @@ def _checkout_root(start:Path) -> Path|None:
         if ini.exists() and 'lib_name = symmusic' in ini.read_text(errors='ignore'): return d
     return None
 
+DEFAULT_HOME = '~/symmusic'  # home() outside a checkout when $SYMMUSIC_HOME is unset
+
 def home() -> Path:
-    "The root folder that holds every stage's data."
+    "The root folder that holds every stage's data: `$SYMMUSIC_HOME`, else the checkout around the working folder, else `DEFAULT_HOME`."
     if os.environ.get('SYMMUSIC_HOME'): return Path(os.environ['SYMMUSIC_HOME']).expanduser().resolve()
-    return _checkout_root(Path.cwd().resolve()) or Path('~/symmusic').expanduser()
+    if root := _checkout_root(Path.cwd().resolve()): return root
+    default = Path(DEFAULT_HOME).expanduser()
+    if not default.exists():  # first use: say where the data goes
+        default.mkdir(parents=True)
+        print(f"symmusic: keeping data in {default} (set SYMMUSIC_HOME to choose another folder)", file=sys.stderr)
+    return default
 
 def stage_dir(name:str, # one of `STAGE_DIRS`
              ) -> Path:
@@ -44,6 +53,28 @@ def stage_dir(name:str, # one of `STAGE_DIRS`
     path = Path(env).expanduser().resolve() if env else home()/name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+# %% ../nbs/00_core.ipynb #645e0757
+def notebooks_dir(package:str|Path|None=None, # the folder of the symmusic package (default: the one imported)
+                 ) -> Path:
+    "The folder of the entry notebooks: the checkout's `nbs/` when symmusic runs from one, else the copy shipped in the package."
+    if package is None:
+        import symmusic
+        package = Path(symmusic.__file__).parent
+    package = Path(package).resolve()
+    checkout, shipped = package.parent/'nbs', package/'nbs'
+    if (package.parent/'settings.ini').exists() and checkout.is_dir(): return checkout
+    if shipped.is_dir(): return shipped
+    raise FileNotFoundError(f"no entry notebooks in {checkout} (a checkout) or {shipped} (an installed package): "
+                            "install symmusic from a wheel or the repository (pip install git+https://github.com/symmusic/symmusic)")
+
+def entry_notebook(name:str, # a notebook of `notebooks_dir()`, e.g. 'train.ipynb'
+                   package:str|Path|None=None, # as in `notebooks_dir`
+                  ) -> Path:
+    "The path of notebook `name` for papermill: `notebooks_dir()/name`, or an error listing the notebooks there."
+    folder = notebooks_dir(package)
+    if not (folder/name).exists(): raise FileNotFoundError(f"{name} is not in {folder}; entry notebooks there: {sorted(p.name for p in folder.glob('*.ipynb'))}")
+    return folder/name
 
 # %% ../nbs/00_core.ipynb #dd7d0c37
 def atomic_write(path:str|Path, # file to write
@@ -264,6 +295,39 @@ def find_tool(name:str) -> str:
     if path is None: raise ToolNotFound(f"{name} is not installed; install it with: {TOOL_HINTS.get(name, 'your package manager')}")
     return path
 
+# %% ../nbs/00_core.ipynb #ab78c61e
+_CHILDREN = set()  # pids of the programs `run_tool` is running, each the leader of its own process group
+STOPPING = threading.Event()  # set while a job is being stopped: `run_tool` starts nothing new
+
+def descendants(pid:int) -> list[int]:
+    "Every process below `pid` (from /proc, whatever session each started), deepest first."
+    parent = {}
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try: fields = stat.read_text().rsplit(')', 1)[1].split()
+        except OSError: continue
+        parent.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo: kids = parent.get(todo.pop(), []); out += kids; todo += kids
+    return out[::-1]
+
+def kill_tree(pid:int):
+    "SIGKILL a program, its process group and every process below it, even those that started sessions of their own."
+    for p in [*descendants(pid), pid]:
+        try: os.kill(p, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError): pass
+    try: os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError): pass
+
+def stop_children():
+    "Stop every program `run_tool` is running, in every thread, and start no new one until `STOPPING` is cleared."
+    STOPPING.set()
+    for pid in list(_CHILDREN): kill_tree(pid)
+
+def stop_on_signals():
+    "Make SIGTERM and SIGHUP stop this process as Ctrl-C does (a `KeyboardInterrupt` in the main thread), so a job unwinds and stops what it started."
+    def interrupt(signum, frame): raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+    for s in (signal.SIGTERM, signal.SIGHUP): signal.signal(s, interrupt)
+
 # %% ../nbs/00_core.ipynb #25241295
 def run_tool(args:list, # program and its arguments, e.g. ['abc2midi', 'tune.abc', '-o', 'tune.mid']
              timeout:float=60, # seconds before the program and its children are killed
@@ -273,16 +337,20 @@ def run_tool(args:list, # program and its arguments, e.g. ['abc2midi', 'tune.abc
     "Run an external program under a timeout; raise `ToolNotFound` if it is missing."
     args = [str(a) for a in args]
     exe = args[0] if os.sep in args[0] else find_tool(args[0])
+    if STOPPING.is_set(): raise KeyboardInterrupt(f"not starting {args[0]}: stopping")
     t0 = time.perf_counter()
     proc = subprocess.Popen([exe, *args[1:]], cwd=cwd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    _CHILDREN.add(proc.pid)
     try:
         out, err = proc.communicate(input.encode() if input is not None else None, timeout=timeout)
         timed_out = False
     except subprocess.TimeoutExpired:
-        try: os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError: pass
+        kill_tree(proc.pid)
         out, err = proc.communicate(); timed_out = True
+    except BaseException:  # Ctrl-C, SIGTERM (see `stop_on_signals`) or any error here: the program does not outlive us
+        kill_tree(proc.pid); proc.wait(); raise
+    finally: _CHILDREN.discard(proc.pid)
     return ToolResult(args, None if timed_out else proc.returncode, out.decode(errors='replace'),
                       err.decode(errors='replace'), time.perf_counter() - t0, timed_out)
 
@@ -389,5 +457,12 @@ def symmusic_info():
     dev = get_device()
     print(f"home:    {home()}")
     for name in STAGE_DIRS: print(f"  {name + ':':9}{stage_dir(name)}")
+    print(f"notebooks: {notebooks_dir()}")
     print(f"device:  {dev}, dtype {resolve_dtype('auto', dev)}")
     for tool, ok in tools_available().items(): print(f"  {tool + ':':10}{'yes' if ok else 'missing: ' + TOOL_HINTS[tool]}")
+
+# %% ../nbs/00_core.ipynb #ce1aa8a4
+@call_parse
+def symmusic_notebook(name:Param("an entry notebook: train.ipynb, evaluate.ipynb or study.ipynb", str, opt=False)):
+    "Print the path of entry notebook `name`, to pass to papermill."
+    print(entry_notebook(name))

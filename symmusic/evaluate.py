@@ -14,7 +14,7 @@ from .clean import split_header
 from .convert import music21_abc_tunes, split_abc_tunes
 from .tokenize import dataset_meta
 from .train import bits_per_char, load_run, load_split
-from .train import evaluate as mean_token_loss
+from .train import mean_loss as mean_token_loss
 from .generate import generate_samples, heldout_prompts, heldout_tunes, run_dataset_dir
 
 # %% auto #0

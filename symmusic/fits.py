@@ -12,8 +12,9 @@ import numpy as np
 from scipy import optimize
 
 # %% auto #0
-__all__ = ['PARAM_NAMES', 'N_KINDS', 'fit_line', 'predict', 'one_blas_thread', 'fit_saturating', 'PowerLawFit', 'fit_power_law',
-           'crossover', 'fit_study', 'fit_summary', 'study_json', 'fits_table', 'si_format', 'honest_reading']
+__all__ = ['PARAM_NAMES', 'JOINT_NAMES', 'N_KINDS', 'fit_line', 'predict', 'one_blas_thread', 'fit_saturating', 'PowerLawFit',
+           'fit_power_law', 'crossover', 'predict_joint', 'fit_joint', 'JointFit', 'fit_joint_law', 'fit_study',
+           'fit_summary', 'study_json', 'fits_table', 'si_format', 'honest_reading']
 
 # %% ../nbs/06_fits.ipynb #b50e816c
 PARAM_NAMES = {'line': ('alpha', 'A'), 'saturating': ('E', 'A', 'alpha')}
@@ -195,6 +196,81 @@ def crossover(fit_a:PowerLawFit, # one family's fit, e.g. GPT
 
 def _num(x): return None if x is None or not np.isfinite(x) else float(x)
 
+# %% ../nbs/06_fits.ipynb #4606287c
+JOINT_NAMES = ('E', 'A', 'alpha', 'B', 'beta')
+
+def predict_joint(params:np.ndarray, # (5,) or (B, 5) in `JOINT_NAMES` order
+                  n_params:np.ndarray, tokens:np.ndarray, # where to predict, broadcast together
+                 ) -> np.ndarray:
+    "Loss E + A/N^α + B/D^β; shape (B, n) for many parameter vectors."
+    p, logn, logd = np.atleast_2d(params), np.log(np.asarray(n_params, float))[None], np.log(np.asarray(tokens, float))[None]
+    out = p[:, 0:1] + np.exp(np.log(p[:, 1:2]) - p[:, 2:3] * logn) + np.exp(np.log(p[:, 3:4]) - p[:, 4:5] * logd)
+    return out[0] if np.ndim(params) == 1 else out
+
+# %% ../nbs/06_fits.ipynb #5409bffb
+def _joint_objective(theta, logn, logd, logl, delta):
+    "Huber loss of log(E + A/N^α + B/D^β) against log L, and its gradient in theta = (log E, log A, α, log B, β)."
+    log_e, log_a, alpha, log_b, beta = theta
+    terms = np.stack([np.full_like(logn, log_e), log_a - alpha * logn, log_b - beta * logd])  # (3, n)
+    pred = np.logaddexp.reduce(terms, axis=0)
+    share, r = np.exp(terms - pred), pred - logl
+    g = np.clip(r / delta, -1, 1)
+    grad = [(g * share[0]).sum(), (g * share[1]).sum(), -(g * share[1] * logn).sum(), (g * share[2]).sum(), -(g * share[2] * logd).sum()]
+    return _huber(r, delta).sum(), np.array(grad)
+
+# %% ../nbs/06_fits.ipynb #1cbeaf2b
+def fit_joint(n_params:np.ndarray, tokens:np.ndarray, loss:np.ndarray, # one entry per run
+              huber_delta:float=1e-3, # Huber threshold on log-loss residuals
+              starts:list|None=None, # (E, A, α, B, β) starting points; default a grid of 27
+              n_starts:int|None=None, # run L-BFGS from only the best this many starts
+             ) -> np.ndarray:
+    "Fit L = E + A/N^α + B/D^β by Huber loss on log L with multi-start L-BFGS; returns (E, A, α, B, β)."
+    n_params, tokens, loss = (np.asarray(x, float) for x in (n_params, tokens, loss))
+    logl, cn, cd = np.log(loss), np.log(n_params).mean(), np.log(tokens).mean()
+    logn, logd = np.log(n_params) - cn, np.log(tokens) - cd  # centred: the fitted A, B are at the mean size and budget
+    if starts is None:
+        excess = lambda f: max(np.exp(logl.mean()) - f * loss.min(), 1e-6) / 2
+        starts = [(f * loss.min(), excess(f) * math.exp(al * cn), al, excess(f) * math.exp(be * cd), be)
+                  for f in (0.2, 0.6, 0.9) for al in (0.1, 0.3, 0.7) for be in (0.1, 0.3, 0.7)]
+    bounds = [(math.log(1e-6 * loss.min()), math.log(2 * loss.max())), (-80., 80.), (0., 5.), (-80., 80.), (0., 5.)]
+    thetas = [np.clip([math.log(e), math.log(a) - al * cn, al, math.log(b) - be * cd, be], *np.array(bounds).T) for e, a, al, b, be in starts]
+    thetas = sorted(thetas, key=lambda t: _joint_objective(t, logn, logd, logl, huber_delta)[0])
+    with one_blas_thread():
+        runs = [optimize.minimize(_joint_objective, t, args=(logn, logd, logl, huber_delta), jac=True, method='L-BFGS-B', bounds=bounds)
+                for t in thetas[:n_starts]]
+    log_e, log_a, alpha, log_b, beta = min(runs, key=lambda r: r.fun).x
+    return np.array([math.exp(log_e), math.exp(log_a + alpha * cn), alpha, math.exp(log_b + beta * cd), beta])
+
+# %% ../nbs/06_fits.ipynb #a73c619b
+@dataclass
+class JointFit:
+    "L(N, D) fitted to runs, with bootstrap refits (by run)."
+    n_params: np.ndarray; tokens: np.ndarray; loss: np.ndarray  # the runs
+    estimate: np.ndarray  # (E, A, α, B, β)
+    boot: np.ndarray      # (n_boot, 5); rows of NaN were skipped (a resample with too few distinct sizes or budgets)
+    names = JOINT_NAMES
+    def predict(self, n_params, tokens, params=None): return predict_joint(self.estimate if params is None else params, n_params, tokens)
+    def interval(self, level=0.95) -> np.ndarray:
+        ok = self.boot[~np.isnan(self.boot).any(1)]
+        return np.percentile(ok, [50 - 50 * level, 50 + 50 * level], axis=0) if len(ok) >= 10 else np.full((2, 5), np.nan)
+    @property
+    def identified(self) -> bool: return len(self.loss) > 5 and len(np.unique(self.n_params)) >= 3 and len(np.unique(self.tokens)) >= 2
+
+def fit_joint_law(n_params, tokens, loss, # one entry per run
+                  n_boot:int=1000, seed:int=0, huber_delta:float=1e-3) -> JointFit:
+    "Fit L(N, D) with a seeded bootstrap over runs; a resample needs 3 sizes and 2 budgets to be refitted."
+    n_params, tokens, loss = (np.asarray(x, float) for x in (n_params, tokens, loss))
+    if not (len(loss) == len(n_params) == len(tokens) and len(loss) >= 3 and (loss > 0).all() and (n_params > 0).all() and (tokens > 0).all()):
+        raise ValueError(f"a joint fit needs at least 3 runs with positive sizes, budgets and losses; got {len(loss)}")
+    estimate = fit_joint(n_params, tokens, loss, huber_delta)
+    boot, rng = np.full((n_boot, 5), np.nan), np.random.default_rng(seed)
+    with one_blas_thread():
+        for b in range(n_boot):
+            i = rng.integers(0, len(loss), len(loss))
+            if len(np.unique(n_params[i])) >= 3 and len(np.unique(tokens[i])) >= 2:
+                boot[b] = fit_joint(n_params[i], tokens[i], loss[i], huber_delta, starts=[estimate], n_starts=1)
+    return JointFit(n_params, tokens, loss, estimate, boot)
+
 # %% ../nbs/06_fits.ipynb #249e34fe
 N_KINDS = ('n_params', 'n_params_non_embedding')
 
@@ -258,16 +334,49 @@ def _ci(p:dict, fmt='{:.3g}') -> str:
     est = fmt.format(p['estimate'])
     return est + (f" [{fmt.format(p['ci_low'])}, {fmt.format(p['ci_high'])}]" if p['ci_low'] is not None else ' (no interval: too few sizes)')
 
+def _by_size(rows:list) -> list[dict]:
+    "One row per size, its numbers averaged over the size's runs (seeds), with the runs' spread and count."
+    sizes = {}
+    for r in rows: sizes.setdefault((r['arch'], r['size']), []).append(r)
+    out = []
+    for runs in sizes.values():
+        mean = {k: float(np.mean([r[k] for r in runs])) for k in runs[0] if isinstance(runs[0][k], (int, float)) and not isinstance(runs[0][k], bool)
+                and all(isinstance(r.get(k), (int, float)) for r in runs)}
+        out.append({**runs[0], **mean, 'n_runs': len(runs), 'val_bpc_runs': [r['val_bpc'] for r in runs]})
+    return sorted(out, key=lambda r: (r['arch'], r['n_params']))
+
+def _regime_reading(sizes:list) -> str:
+    "Which sizes are under-trained (tokens per parameter well below 20) and which over-trained (many epochs, or val loss rising)."
+    tpp = [r['tokens_per_param'] for r in sizes]
+    under = [r['size'] for r in sizes if r['tokens_per_param'] < 20]
+    over = [r['size'] for r in sizes if (r.get('epochs') or 0) > 4 or (r.get('val_rise') or 0) > 0.01]
+    epochs = max((r.get('epochs') or 0) for r in sizes)
+    text = f"Training regime: {min(tpp):.3g} to {max(tpp):.3g} tokens per parameter"
+    text += (f"; under-trained (below the ~20 tokens per parameter Chinchilla found compute-optimal): {', '.join(under)}, so a flattening "
+             "at these sizes may come from the token budget rather than from an irreducible loss" if under else "; every size saw at least 20")
+    if over: text += f"; over-trained (more than 4 epochs, or validation loss more than 0.01 bits/char above its best): {', '.join(over)}"
+    else: text += f"; none is over-trained (at most {epochs:.2f} epochs, and no validation loss rose more than 0.01 bits/char from its best)"
+    return text + '.'
+
+def _noise_reading(sizes:list) -> str|None:
+    "The seed spread at the sizes trained with several seeds, and the validation split's own sampling noise."
+    parts = [f"{r['size']} {np.ptp(r['val_bpc_runs']):.3f} (sd {np.std(r['val_bpc_runs'], ddof=1):.3f}, {r['n_runs']} seeds)"
+             for r in sizes if r['n_runs'] > 1]
+    text = ("Seed spread of validation bits/char: " + '; '.join(parts) + " (the bootstrap resamples runs, so the intervals above include it)."
+            if parts else "One seed per size: the intervals do not include seed spread.")
+    split = [r['val_bpc_tune_std'] for r in sizes if r.get('val_bpc_tune_std') is not None]
+    if split: text += (f" The validation split's own sampling noise, from resampling its tunes, is about ±{np.median(split):.3f} bits/char (one sd, "
+                       "median over sizes): a difference smaller than that is within the luck of which tunes landed in val.")
+    return text
+
 def _family_reading(arch:str, rows:list, fits:dict) -> list[str]:
-    "Sentences on one family: coverage, training regime, monotonicity, and its fits against total N."
-    n = sorted(r['n_params'] for r in rows)
-    biggest = max(rows, key=lambda r: r['n_params'])
-    out = [f"**{arch.upper()}**: {len(rows)} sizes, {si_format(n[0])} to {si_format(n[-1])} parameters ({math.log10(n[-1] / n[0]):.2f} decades)"
+    "Sentences on one family: coverage, training regime, noise, monotonicity, and its fits against total N."
+    sizes = _by_size(rows)
+    n = sorted(r['n_params'] for r in sizes)
+    out = [f"**{arch.upper()}**: {len(sizes)} sizes in {len(rows)} runs, {si_format(n[0])} to {si_format(n[-1])} parameters ({math.log10(n[-1] / n[0]):.2f} decades)"
            + (" (under 1.5 decades: exponents are weakly constrained)." if math.log10(n[-1] / n[0]) < 1.5 else ".")]
-    tpp = biggest['tokens_per_param']
-    out.append(f"Its largest model saw {tpp:.3g} tokens per parameter" + (
-        ", far below the ~20 at which Chinchilla found training compute-optimal: the largest models are under-trained, so a flattening "
-        "of the curve may come from the token budget rather than from an irreducible loss." if tpp < 20 else "."))
+    out += [_regime_reading(sizes), _noise_reading(sizes)]
+    rows = sizes
     worse = [f"{b['size']} ({si_format(b['n_params'])}) is no better than {a['size']}" for a, b in zip(rows, rows[1:]) if b['val_bpc'] >= a['val_bpc']]
     if worse: out.append("Loss does not fall with every step in size: " + '; '.join(worse) + '.')
     if 'line' in fits: out.append(f"Straight line (the seed's fit): α = {_ci(fits['line']['params']['alpha'])}.")
@@ -305,7 +414,7 @@ def _crossover_reading(c:dict|None, what:str) -> str:
 
 def _direct_comparison(rows:list) -> str|None:
     "Without any fit: at how many LSTM sizes inside GPT's range LSTM beats GPT's loss interpolated on log-log axes."
-    gpt, lstm = [r for r in rows if r['arch'] == 'gpt'], [r for r in rows if r['arch'] == 'lstm']
+    gpt, lstm = [r for r in _by_size(rows) if r['arch'] == 'gpt'], [r for r in _by_size(rows) if r['arch'] == 'lstm']
     inside = [r for r in lstm if gpt and gpt[0]['n_params'] <= r['n_params'] <= gpt[-1]['n_params']]
     if len(gpt) < 2 or not inside: return None
     log_gpt = np.interp([math.log(r['n_params']) for r in inside], [math.log(r['n_params']) for r in gpt], [math.log(r['val_bpc']) for r in gpt])

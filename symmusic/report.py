@@ -78,10 +78,9 @@ def flat_items(obj:Any, # parsed JSON
 
 # %% ../nbs/09_report.ipynb #098123b7
 def source_notebooks_dir() -> Path|None:
-    "The `nbs/` folder of the checkout symmusic runs from, or None for an installed copy without notebooks."
-    import symmusic
-    root = Path(symmusic.__file__).resolve().parents[1]
-    return root/'nbs' if (root/'settings.ini').exists() and (root/'nbs').is_dir() else None
+    "The notebooks folder `notebooks_dir` finds (the checkout's `nbs/` or the package's copy), or None where there is none."
+    try: return notebooks_dir()
+    except FileNotFoundError: return None
 
 def notebook_sources(study_dir:Path, # the study folder (its executed notebooks win)
                      pattern:str='*', # only notebooks whose file name matches this glob

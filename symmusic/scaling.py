@@ -4,7 +4,7 @@
 
 # %% ../nbs/06a_scaling.ipynb #50623c38
 from __future__ import annotations
-import contextlib, csv, io, os, time
+import contextlib, csv, io, os, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,26 +17,36 @@ from .fits import *
 
 # %% auto #0
 __all__ = ['RESULT_COLUMNS', 'FAMILY_COLORS', 'SWEEPS', 'study_rows', 'write_results', 'save_figure', 'plot_scaling',
-           'plot_training_curves', 'plot_loss_vs_compute', 'sweep_plan', 'phase2_plan', 'phase2_evaluation',
-           'train_notebook', 'run_runs', 'analyze_study', 'run_sweep', 'show_study', 'symmusic_sweep']
+           'plot_training_curves', 'plot_loss_vs_compute', 'tuned_learning_rates', 'learning_rate', 'sweep_plan',
+           'phase2_plan', 'phase2_evaluation', 'train_notebook', 'run_runs', 'analyze_study', 'analyze_lr_sweep',
+           'extend_lr_plan', 'learning_rate_table', 'plot_lr_sweep', 'preset_dataset', 'check_plan', 'run_sweep',
+           'show_study', 'symmusic_sweep']
 
 # %% ../nbs/06a_scaling.ipynb #2a072788
-RESULT_COLUMNS = ('arch', 'size', 'n_params', 'n_params_non_embedding', 'tokens', 'tokens_per_param', 'val_bpc', 'test_bpc', 'wall_seconds')
+RESULT_COLUMNS = ('arch', 'size', 'seed', 'n_params', 'n_params_non_embedding', 'tokens', 'tokens_per_param', 'epochs', 'learning_rate',
+                  'val_bpc', 'val_bpc_no_overlap', 'test_bpc', 'val_rise', 'wall_seconds')
+
+def _val_rise(run_dir:Path, final_bpc:float) -> float:
+    "How far the final validation loss sits above the lowest one logged (bits/char): over-training shows as a rise."
+    return max(0., final_bpc - min((r['val_bpc'] for r in read_jsonl(run_dir/'metrics.jsonl')), default=final_bpc))
 
 def study_rows(run_dirs:list, # run folders; those without summary.json (unfinished or failed) are left out
               ) -> list[dict]:
-    "One row per finished run, sorted by family and size, with tokens per parameter and training FLOPs added."
+    "One row per finished run, sorted by family, size and seed, with tokens per parameter, FLOPs and the rise of val loss added."
     rows = []
     for run_dir in map(Path, run_dirs):
         if not (run_dir/'summary.json').exists(): continue
         s = read_json(run_dir/'summary.json')
-        rows.append({**{k: s[k] for k in RESULT_COLUMNS if k in s}, 'tokens_per_param': s['tokens'] / s['n_params'],
-                     'flops': s['flops_per_token'] * s['tokens'], 'bpc_per_nat': s['train_bpc'] / s['train_loss'], 'run_dir': str(run_dir)})
-    return sorted(rows, key=lambda r: (r['arch'], r['n_params']))
+        rows.append({**{k: s[k] for k in RESULT_COLUMNS if k in s}, 'seed': s.get('config', {}).get('seed', s.get('seed')),
+                     'learning_rate': s.get('config', {}).get('learning_rate'), 'tokens_per_param': s['tokens'] / s['n_params'],
+                     'val_rise': _val_rise(run_dir, s['val_bpc']), 'val_bpc_tune_std': s.get('val_bpc_tune_bootstrap', {}).get('std'), 'flops': s['flops_per_token'] * s['tokens'],
+                     'bpc_per_nat': s['train_bpc'] / s['train_loss'], 'run_dir': str(run_dir)})
+    return sorted(rows, key=lambda r: (r['arch'], r['n_params'], r['seed'] or 0))
 
 # %% ../nbs/06a_scaling.ipynb #dc79afc9
-_MD_FORMAT = {'n_params': si_format, 'n_params_non_embedding': si_format, 'tokens': si_format, 'tokens_per_param': lambda x: f'{x:.3g}',
-              'val_bpc': lambda x: f'{x:.3f}', 'test_bpc': lambda x: f'{x:.3f}', 'wall_seconds': lambda x: f'{x:.0f} s'}
+_MD_FORMAT = {'n_params': si_format, 'n_params_non_embedding': si_format, 'tokens': si_format, 'tokens_per_param': '{:.3g}'.format,
+              'epochs': '{:.2f}'.format, 'learning_rate': '{:.3g}'.format, 'val_bpc': '{:.3f}'.format, 'val_bpc_no_overlap': '{:.3f}'.format,
+              'test_bpc': '{:.3f}'.format, 'val_rise': '{:.3f}'.format, 'wall_seconds': '{:.0f} s'.format}
 
 def write_results(rows:list[dict], # from `study_rows`
                   folder:str|Path, # the study folder
@@ -45,7 +55,7 @@ def write_results(rows:list[dict], # from `study_rows`
     folder, out = Path(folder), io.StringIO()
     writer = csv.DictWriter(out, fieldnames=RESULT_COLUMNS, extrasaction='ignore', lineterminator='\n')
     writer.writeheader(); writer.writerows(rows)
-    shown = [{c: _MD_FORMAT.get(c, str)(r[c]) for c in RESULT_COLUMNS} for r in rows]
+    shown = [{c: '' if r.get(c) is None else _MD_FORMAT.get(c, str)(r[c]) for c in RESULT_COLUMNS} for r in rows]
     return atomic_write(folder/'results.csv', out.getvalue()), atomic_write(folder/'results.md', markdown_table(shown, RESULT_COLUMNS) + '\n')
 
 # %% ../nbs/06a_scaling.ipynb #684aabb6
@@ -139,25 +149,40 @@ def plot_loss_vs_compute(rows:list[dict]) -> Figure:
     return fig
 
 # %% ../nbs/06a_scaling.ipynb #b9bab665
-_LADDER = ('c0', 'c1', 'c2', 'c3', 'c4')
+_LADDER, _FAMILIES = ('c0', 'c1', 'c2', 'c3', 'c4'), ('gpt', 'lstm')
+_DEMO_TRAIN = dict(tokens=2**21, batch_size=16, block_size=128, learning_rate=3e-3, eval_interval=64, eval_tokens=32_768,
+                   device='cpu', progress=False)
+_PAPER_TRAIN = dict(tokens=100_000_000, batch_size=64, block_size=256, learning_rate=3e-4, eval_interval=500, eval_tokens=1_000_000)
+_WSD = dict(schedule='wsd', cooldown_frac=0.2)
 
-SWEEPS = {  # runs: (arch, size); train: nbs/train.ipynb parameters; workers: runs at a time; threads: torch threads per run
-            # phase2: the BPE run (arch, default GPT; size; BPE vocab_size and dataset name, default 4096; torch threads;
-            #         train parameters over the sweep's) and its nbs/evaluate.ipynb settings
-    'paper': {'runs': [(a, s) for a in ('gpt', 'lstm') for s in ('tiny', 'small', 'medium', 'large', 'xl')], 'workers': 1, 'threads': None,
-              'timeout': 7 * 24 * 3600, 'train': dict(tokens=100_000_000, batch_size=64, block_size=256, learning_rate=3e-4,
-                                                      eval_interval=500, eval_tokens=1_000_000),
+SWEEPS = {  # runs: (arch, size); seeds: size -> seeds per family; learning_rates: the preset whose tuned rates it uses
+            # source: the corpus of its datasets; train: nbs/train.ipynb parameters; workers: runs at a time; threads: per run
+            # lr_grid: the rates a tuning preset tries; phase2: the BPE run (arch, default GPT; size; vocab_size, default 4096;
+            #         threads; train parameters) and its evaluation
+            # budgets: the N x D grid (one WSD trunk per size, cooldown branches for the shorter budgets); cosine_check: cosine runs to compare
+    'paper': {'runs': [(a, s) for a in _FAMILIES for s in ('tiny', 'small', 'medium', 'large', 'xl')], 'source': 'lmd',
+              'learning_rates': 'paper-lr', 'budgets': (25_000_000, 50_000_000, 100_000_000),
+              'cosine_check': {'sizes': ('tiny', 'small'), 'tokens': 50_000_000, 'seeds': 2},
+              'workers': 1, 'threads': None, 'timeout': 7 * 24 * 3600, 'train': {**_PAPER_TRAIN, **_WSD, 'warmup_steps': 120},
               'phase2': {'size': 'best', 'train': dict(tokens=100_000_000, batch_size=16, block_size=1024),
                          'evaluate': dict(n_samples=500, n_prompted=100, max_new_tokens=1024, n_real=500)}},
-    'demo': {'runs': [(a, s) for a in ('gpt', 'lstm') for s in _LADDER], 'workers': 2, 'threads': 1, 'timeout': 1800,
-             'train': dict(tokens=2**21, batch_size=16, block_size=128, learning_rate=3e-3, eval_interval=64, eval_tokens=32_768,
-                           device='cpu', progress=False),
-             'phase2': {'arch': 'lstm', 'size': 'c4', 'vocab_size': 512, 'name': 'music21-bpe512', 'threads': 1,  # chosen in 08b_vocab
+    'paper-lr': {'runs': [(a, s) for a in _FAMILIES for s in ('tiny', 'small', 'medium', 'large', 'xl')], 'source': 'lmd',
+                 'lr_grid': (1e-4, 3e-4, 1e-3), 'lr_extend': 2, 'workers': 1, 'threads': None, 'timeout': 7 * 24 * 3600,
+                 'train': {**_PAPER_TRAIN, 'tokens': 25_000_000}},
+    'demo': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'seeds': {'c0': 3, 'c1': 3}, 'source': 'music21',
+             'learning_rates': 'demo-lr', 'workers': 2, 'threads': 1, 'timeout': 1800, 'train': _DEMO_TRAIN,
+             'phase2': {'arch': 'lstm', 'size': 'c4', 'vocab_size': 512, 'threads': 1,  # chosen in 08b_vocab
                         'train': dict(tokens=2**22, batch_size=32, block_size=256, eval_interval=128),
                         'evaluate': dict(n_samples=256, n_prompted=8, max_new_tokens=1200, n_real=200, tuned={'temperature': 0.8}, n_tuned=64)}},
-    'smoke': {'runs': [(a, s) for a in ('gpt', 'lstm') for s in ('c0', 'c1')], 'workers': 2, 'threads': 1, 'timeout': 300,
+    'demo-lr': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'lr_grid': (1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2), 'lr_extend': 6,
+                'workers': 2, 'threads': 1, 'timeout': 1800, 'train': {**_DEMO_TRAIN, 'tokens': 2**19}},
+    'frontier': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'learning_rates': 'demo-lr',
+                 'budgets': (2**18, 2**19, 2**20, 2**21, 2**22), 'cosine_check': {'sizes': ('c1', 'c2'), 'tokens': 2**20, 'seeds': 3},
+                 'workers': 2, 'threads': 1, 'timeout': 3600, 'train': {**_DEMO_TRAIN, **_WSD, 'warmup_steps': 16, 'eval_interval': 128}},
+    'smoke': {'runs': [(a, s) for a in _FAMILIES for s in ('c0', 'c1')], 'source': 'music21', 'workers': 2, 'threads': 1, 'timeout': 300,
+              'budgets': (24 * 8 * 64, 48 * 8 * 64), 'cosine_check': {'sizes': ('c0',), 'tokens': 24 * 8 * 64, 'seeds': 2},
               'train': dict(tokens=48 * 8 * 64, batch_size=8, block_size=64, learning_rate=3e-3, eval_interval=16, eval_tokens=4096,
-                            device='cpu', dtype='fp32', progress=False),
+                            device='cpu', dtype='fp32', progress=False, **_WSD, warmup_steps=2),
               'phase2': {'size': 'c1', 'train': dict(tokens=2**15, block_size=128),
                          'evaluate': dict(n_samples=8, n_prompted=4, max_new_tokens=256, n_real=20)}},
 }
@@ -167,15 +192,50 @@ def _preset(preset:str) -> dict:
     if preset not in SWEEPS: raise ValueError(f"sweep preset {preset!r} unknown; choose one of {list(SWEEPS)}")
     return SWEEPS[preset]
 
+# %% ../nbs/06a_scaling.ipynb #880533de
+def tuned_learning_rates(tuning_preset:str, # a preset with an `lr_grid`, e.g. 'demo-lr'
+                        ) -> dict|None:
+    "The committed result of a learning-rate sweep (`assets/learning_rates/<preset>.json`), or None if it was never run."
+    import symmusic
+    path = Path(symmusic.__file__).parent/'assets'/'learning_rates'/f'{tuning_preset}.json'
+    return read_json(path) if path.exists() else None
+
+def learning_rate(preset:str, arch:str, size:str) -> tuple[float, str]:
+    "The peak learning rate a run of `preset` uses, and where it comes from: the tuned value, or the preset's one rate."
+    cfg = _preset(preset)
+    tuned = tuned_learning_rates(cfg['learning_rates']) if cfg.get('learning_rates') else None
+    if tuned and size in tuned['chosen'].get(arch, {}): return tuned['chosen'][arch][size], f"tuned by {cfg['learning_rates']}"
+    return cfg['train']['learning_rate'], 'the preset\'s single rate (not tuned)'
+
 def sweep_plan(preset:str, # a key of `SWEEPS`
               ) -> list[dict]:
-    "The runs of sweep `preset`: name, family, size and every `nbs/train.ipynb` parameter."
+    "The runs of sweep `preset`: name, family, size, role, stage and every `nbs/train.ipynb` parameter."
     from symmusic.models import SIZES
     cfg, plan = _preset(preset), []
     for arch, size in cfg['runs']:
         if size not in SIZES[arch]: raise ValueError(f"preset {preset!r} names {arch} size {size!r}, not in models.SIZES[{arch!r}]")
-        plan.append({'name': f'{preset}-{arch}-{size}', 'arch': arch, 'size': size, 'params': {'arch': arch, 'size': size, **cfg['train']}})
+        base_seed = cfg['train'].get('seed', 1337)
+        for seed in range(base_seed, base_seed + cfg.get('seeds', {}).get(size, 1)):
+            for lr in cfg.get('lr_grid') or [learning_rate(preset, arch, size)[0]]:
+                name = f'{preset}-{arch}-{size}' + (f'-s{seed}' if seed != base_seed else '') + (f'-lr{lr:g}' if 'lr_grid' in cfg else '')
+                params = {**cfg['train'], 'arch': arch, 'size': size, 'learning_rate': lr, 'seed': seed}
+                if 'budgets' not in cfg: plan.append({'name': name, 'arch': arch, 'size': size, 'role': 'run', 'stage': 0, 'params': params})
+                else: plan += _grid_row(name, arch, size, params, sorted(cfg['budgets']))
+    for arch, size in (r for r in cfg['runs'] if r[1] in cfg.get('cosine_check', {}).get('sizes', ())):
+        check = cfg['cosine_check']
+        for seed in range(1337, 1337 + check['seeds']):
+            params = {**cfg['train'], 'arch': arch, 'size': size, 'learning_rate': learning_rate(preset, arch, size)[0], 'seed': seed,
+                      'tokens': check['tokens'], 'schedule': 'cosine', 'warmup_steps': None}
+            plan.append({'name': f"{preset}-{arch}-{size}-cosine-t{si_format(check['tokens'])}-s{seed}", 'arch': arch, 'size': size,
+                         'role': 'cosine_check', 'stage': 0, 'params': params})
     return plan
+
+def _grid_row(name:str, arch:str, size:str, params:dict, budgets:list) -> list[dict]:
+    "A size's row of the N x D grid: a WSD trunk to the longest budget, and a cooldown branch from it for each shorter one."
+    trunk = {'name': name, 'arch': arch, 'size': size, 'role': 'trunk', 'stage': 0,
+             'params': {**params, 'tokens': budgets[-1], 'branch_tokens': budgets[:-1]}}
+    return [trunk] + [{'name': f'{name}-t{si_format(b)}', 'arch': arch, 'size': size, 'role': 'branch', 'stage': 1,
+                       'params': {**params, 'tokens': b, 'init_from': str(stage_dir('runs')/name)}} for b in budgets[:-1]]
 
 # %% ../nbs/06a_scaling.ipynb #3145a0f9
 def _given(overrides:dict) -> dict: return {k: v for k, v in overrides.items() if v is not None}
@@ -205,22 +265,22 @@ def phase2_evaluation(preset:str, # a key of `SWEEPS`
 # %% ../nbs/06a_scaling.ipynb #cd9c1a3b
 def train_notebook(path:str|Path|None=None, # an explicit path to train.ipynb
                   ) -> Path:
-    "The papermill entry point `nbs/train.ipynb` of this checkout."
-    import symmusic
-    candidates = [Path(path)] if path else [Path(symmusic.__file__).resolve().parents[1]/'nbs'/'train.ipynb', home()/'nbs'/'train.ipynb']
-    for candidate in candidates:
-        if candidate.exists(): return candidate
-    raise FileNotFoundError(f"train.ipynb not found at {[str(c) for c in candidates]}; sweeps run from a symmusic checkout "
-                            "(pip install -e .), or pass train_nb= the path of nbs/train.ipynb")
+    "The papermill entry point `train.ipynb`: `path`, else the one `entry_notebook` finds (the checkout's or the installed package's)."
+    if path is None: return entry_notebook('train.ipynb')
+    if not Path(path).exists(): raise FileNotFoundError(f"train.ipynb not found at {path}")
+    return Path(path)
 
 # %% ../nbs/06a_scaling.ipynb #12c29a94
-_RUN_IDENTITY = ('arch', 'size', 'tokens', 'batch_size', 'block_size', 'learning_rate', 'seed')
+def _differences(run_dir:Path, params:dict) -> dict|None:
+    "None if `run_dir` holds no finished run; else what differs between it and a run of `params` (empty: the same run)."
+    from symmusic.train import TrainConfig, resolve_data, run_differences
+    if not (run_dir/'summary.json').exists(): return None
+    cfg = TrainConfig.from_params({k: v for k, v in params.items() if k not in ('out_dir', 'force')})
+    return run_differences(read_json(run_dir/'summary.json'), cfg, file_digest(resolve_data(cfg.data)/'meta.json', 'sha256'))
 
 def _finished(run_dir:Path, params:dict) -> bool:
-    "Whether `run_dir` holds a finished run with these parameters."
-    if not (run_dir/'summary.json').exists(): return False
-    config = read_json(run_dir/'summary.json').get('config', {})
-    return all(config.get(k) == params[k] for k in _RUN_IDENTITY if k in params)
+    "Whether `run_dir` holds a finished run of exactly these parameters, on the same dataset."
+    return _differences(run_dir, params) == {}
 
 def _notebook_error(nb:Path) -> str|None:
     "'Name: message' of the first error output in an executed notebook, if any."
@@ -270,9 +330,13 @@ def run_runs(plan:list[dict], # from `sweep_plan`
             if out_nb.exists() and run_dir.exists(): atomic_write(run_dir/'train.ipynb', out_nb.read_bytes())
         done.append(run['name'])
         log(f"[{len(done)}/{len(plan)}] {run['name']}: {status} ({time.perf_counter() - t0:.0f} s)" + (f": {error}" if error else ''))
-        return {'name': run['name'], 'arch': run['arch'], 'size': run['size'], 'status': status, 'error': error,
+        return {'name': run['name'], 'arch': run['arch'], 'size': run['size'], 'role': run.get('role', 'run'), 'status': status, 'error': error,
                 'seconds': round(time.perf_counter() - t0, 1), 'run_dir': str(run_dir), 'notebook': str(out_nb)}
-    with _torch_threads(threads), ThreadPoolExecutor(workers) as pool: return list(pool.map(one, plan))
+    with _torch_threads(threads):
+        pool = ThreadPoolExecutor(workers)
+        try: return list(pool.map(one, plan))
+        except BaseException: stop_children(); raise  # Ctrl-C or SIGTERM: every run's papermill, kernel and training stop now
+        finally: pool.shutdown(wait=True, cancel_futures=True); STOPPING.clear()
 
 # %% ../nbs/06a_scaling.ipynb #40fb87e5
 def analyze_study(study_dir:str|Path, # the study folder to write
@@ -294,6 +358,89 @@ def analyze_study(study_dir:str|Path, # the study folder to write
                           ('loss_vs_compute', plot_loss_vs_compute(rows))): save_figure(fig, study_dir/'plots', name)
     return {'rows': rows, 'study': study, 'fits': fits, 'reading': reading}
 
+# %% ../nbs/06a_scaling.ipynb #0871be16
+def analyze_lr_sweep(study_dir:str|Path, # the tuning study's folder
+                     preset:str, # its preset, one with an `lr_grid`
+                     run_dirs:list, # its runs' folders
+                    ) -> dict:
+    "Choose each (family, size)'s rate of lowest validation bits/char; write learning_rates.json/md and a plot."
+    study_dir, cfg, rows = Path(study_dir), _preset(preset), study_rows(run_dirs)
+    losses = {}
+    for r in rows: losses.setdefault(r['arch'], {}).setdefault(r['size'], {})[f"{r['learning_rate']:g}"] = r['val_bpc']
+    chosen = {a: {s: float(min(by_lr, key=by_lr.get)) for s, by_lr in sizes.items()} for a, sizes in losses.items()}
+    at_edge = [f'{a} {s}' for a, sizes in chosen.items() for s, lr in sizes.items() if lr in (min(map(float, losses[a][s])), max(map(float, losses[a][s])))]
+    result = {'preset': preset, 'lr_grid': list(cfg['lr_grid']), 'tokens': cfg['train']['tokens'], 'loss': 'val_bpc',
+              'val_bpc': losses, 'chosen': chosen, 'at_grid_edge': at_edge, 'git_commit': git_commit()}
+    study_dir.mkdir(parents=True, exist_ok=True)
+    write_json(study_dir/'learning_rates.json', result)
+    atomic_write(study_dir/'learning_rates.md', markdown_table(learning_rate_table(result)) + '\n')
+    if rows: save_figure(plot_lr_sweep(result), study_dir/'plots', 'learning_rates')
+    return {'rows': rows, 'tuned': result}
+
+def extend_lr_plan(plan:list[dict], # the tuning runs so far
+                   tuned:dict, # their `analyze_lr_sweep` result
+                  ) -> list[dict]:
+    "One run a factor of 2 beyond the rates tried, for each (family, size) whose best rate is the highest or lowest it tried."
+    new = []
+    for arch, sizes in tuned['val_bpc'].items():
+        for size, by_lr in sizes.items():
+            tried, best = sorted(map(float, by_lr)), tuned['chosen'][arch][size]
+            lr = best * 2 if best == tried[-1] else best / 2 if best == tried[0] else None
+            template = next((r for r in plan if (r['arch'], r['size']) == (arch, size)), None)
+            if lr and template: new.append({**template, 'name': template['name'].rsplit('-lr', 1)[0] + f'-lr{lr:g}', 'params': {**template['params'], 'learning_rate': lr}})
+    return new
+
+def learning_rate_table(tuned:dict # a learning-rate sweep's result (`analyze_lr_sweep`, `tuned_learning_rates`)
+                       ) -> list[dict]:
+    "One row per (family, size): validation bits/char at each rate tried, and the chosen rate."
+    rates = sorted({lr for sizes in tuned['val_bpc'].values() for by_lr in sizes.values() for lr in by_lr}, key=float)
+    return [{'family': a, 'size': s, **{f'lr {lr}': f'{by_lr[lr]:.4f}' if lr in by_lr else '' for lr in rates}, 'chosen': f"{tuned['chosen'][a][s]:g}"}
+            for a, sizes in tuned['val_bpc'].items() for s, by_lr in sizes.items()]
+
+def plot_lr_sweep(tuned:dict) -> Figure:
+    "Validation bits/char against learning rate, one curve per size, a panel per family; chosen rates marked."
+    fig = Figure(figsize=(11, 3.8)); axes = fig.subplots(1, len(tuned['val_bpc']), sharey=True, squeeze=False)[0]
+    for ax, (arch, sizes) in zip(axes, tuned['val_bpc'].items()):
+        for size, by_lr in sizes.items():
+            lrs = sorted(by_lr, key=float)
+            line, = ax.plot([float(lr) for lr in lrs], [by_lr[lr] for lr in lrs], 'o-', label=size)
+            ax.plot([tuned['chosen'][arch][size]], [by_lr[f"{tuned['chosen'][arch][size]:g}"]], '*', ms=12, color=line.get_color())
+        ax.set(xscale='log', xlabel='peak learning rate', ylabel='validation loss (bits/char)', title=f'{arch.upper()} (★ chosen)')
+        ax.legend(fontsize=7); ax.grid(True, alpha=0.25)
+    return fig
+
+# %% ../nbs/06a_scaling.ipynb #1e3764cc
+def preset_dataset(preset:str, # a key of `SWEEPS`
+                   phase:int=1, # 1: the characters of the sweep; 2: the BPE data of the Phase 2 model
+                  ) -> Path:
+    "The dataset a preset trains on: built on first use from music21, or the Lakh one, with how to build it if missing."
+    from symmusic.tokenize import prepare_dataset
+    cfg = _preset(preset)
+    vocab = cfg.get('phase2', {}).get('vocab_size', 4096)
+    name = f"{cfg['source']}-{'char' if phase == 1 else 'bpe'}" + ('' if phase == 1 or vocab == 4096 else str(vocab))
+    if cfg['source'] == 'music21': return prepare_dataset(phase, 'music21', name, vocab_size=vocab, progress=False)
+    path = stage_dir('datasets')/name
+    if not (path/'meta.json').exists():
+        raise FileNotFoundError(f"preset {preset!r} trains on the {cfg['source']} dataset {name}, not built at {path}. Build it with: "
+                                f"symmusic_download lmd_full && symmusic_convert lmd && symmusic_prepare --source lmd --phase {phase}")
+    return path
+
+def check_plan(plan:list[dict], # from `sweep_plan`, each with its `data`
+               force:bool=False, # retraining was asked for: finished runs do not have to match
+              ):
+    "Stop before any training if a run would pass its epoch bound, or if a finished run of its name has other parameters."
+    from symmusic.train import TrainConfig, epochs_error, resolve_data
+    from symmusic.tokenize import dataset_meta
+    problems = []
+    for run in plan:
+        cfg = TrainConfig.from_params(run['params'])
+        n_train, per_step = dataset_meta(resolve_data(cfg.data))['splits']['train']['n_tokens'], cfg.batch_size * cfg.block_size * cfg.grad_accum
+        epochs = cfg.tokens // per_step * per_step / n_train
+        if epochs > cfg.max_epochs: problems.append(f"{run['name']}: " + epochs_error(cfg.tokens, epochs, resolve_data(cfg.data), n_train, cfg.max_epochs))
+        diff = None if force else _differences(stage_dir('runs')/run['name'], run['params'])
+        if diff: problems.append(f"{run['name']}: a finished run with other parameters {diff} (saved, asked); retrain with force=True (--force)")
+    if problems: raise ValueError("the sweep cannot start:\n" + '\n'.join(problems))
+
 # %% ../nbs/06a_scaling.ipynb #e5e68761
 def run_sweep(preset:str='demo', # a key of `SWEEPS`
               study:str|None=None, # study folder name under studies/ (default: the preset)
@@ -303,17 +450,32 @@ def run_sweep(preset:str='demo', # a key of `SWEEPS`
               log=print, # progress lines
              ) -> Path:
     "Train every run of sweep `preset` through papermill (skipping finished ones), then fit and plot; returns the study folder."
-    from symmusic.train import resolve_data
-    plan, study_dir, t0 = sweep_plan(preset), stage_dir('studies')/(study or preset), time.time()
-    data_dir = resolve_data(SWEEPS[preset]['train'].get('data'))  # prepared once here, not inside the first run
+    cfg, plan, study_dir, t0 = _preset(preset), sweep_plan(preset), stage_dir('studies')/(study or preset), time.time()
+    data_dir = preset_dataset(preset, 1)  # prepared once here, not inside the first run
     plan = [{**r, 'params': {**r['params'], 'data': str(data_dir)}} for r in plan]
-    cfg = SWEEPS[preset]
-    records = run_runs(plan, study_dir/'notebooks', force, cfg['workers'], cfg['threads'], cfg['timeout'], train_nb, log)
-    analysis = analyze_study(study_dir, [r['run_dir'] for r in records], n_boot, seed)
+    check_plan(plan, force)
+    records = []
+    for stage in sorted({r['stage'] for r in plan}):  # branches start from their trunks' checkpoints: trunks first
+        records += run_runs([r for r in plan if r['stage'] == stage], study_dir/'notebooks', force, cfg['workers'], cfg['threads'],
+                            cfg['timeout'], train_nb, log)
+    for _ in range(cfg.get('lr_extend', 0)):  # a best rate at the edge of those tried: try one further, until it is inside
+        extra = extend_lr_plan(plan, analyze_lr_sweep(study_dir, preset, [r['run_dir'] for r in records])['tuned'])
+        if not extra: break
+        plan += extra
+        records += run_runs(extra, study_dir/'notebooks', force, cfg['workers'], cfg['threads'], cfg['timeout'], train_nb, log)
+    role = {r['name']: r['role'] for r in plan}
+    runs_of = lambda *roles: [r['run_dir'] for r in records if role[r['name']] in roles]
+    if 'lr_grid' in cfg: analysis = analyze_lr_sweep(study_dir, preset, runs_of('run'))
+    else: analysis = analyze_study(study_dir, runs_of('run', 'trunk'), n_boot, seed)  # the law in N: one budget, the longest
+    if 'budgets' in cfg:
+        from symmusic.frontier import analyze_frontier
+        analysis['frontier'] = analyze_frontier(study_dir, study_rows(runs_of('trunk', 'branch')), n_boot, seed, study_rows(runs_of('cosine_check')))
+    if cfg.get('learning_rates') and (tuned := tuned_learning_rates(cfg['learning_rates'])):
+        atomic_write(study_dir/'learning_rates.md', markdown_table(learning_rate_table(tuned)) + '\n')
     write_json(study_dir/'sweep.json', {'preset': preset, **{k: v for k, v in cfg.items() if k != 'runs'}, 'dataset': str(data_dir), 'runs': records,
                                         'seconds': round(time.time() - t0, 1), 'git_commit': git_commit()})
     failed = [r['name'] for r in records if r['status'] == 'failed']
-    log(f"study {study_dir}: {len(analysis['rows'])} runs fitted" + (f"; failed: {failed}" if failed else ''))
+    log(f"study {study_dir}: {len(analysis['rows'])} runs " + ('compared' if 'lr_grid' in cfg else 'fitted') + (f"; failed: {failed}" if failed else ''))
     return study_dir
 
 # %% ../nbs/06a_scaling.ipynb #594b08f6
@@ -332,6 +494,9 @@ def symmusic_sweep(preset:str='demo', # sweep preset: demo, paper or smoke
                    n_boot:int=1000, # bootstrap resamples per fit
                   ):
     "Train a sweep of model sizes through nbs/train.ipynb, fit scaling laws with uncertainty and plot them."
-    study_dir = run_sweep(preset, study, force, n_boot)
-    print((study_dir/'reading.md').read_text())
+    stop_on_signals()  # SIGTERM stops the sweep as Ctrl-C does: every run it started stops, finished runs stay
+    try: study_dir = run_sweep(preset, study, force, n_boot)
+    except KeyboardInterrupt as e:
+        sys.exit(f"symmusic_sweep stopped ({e or 'Ctrl-C'}): every run it started has stopped; finished runs are kept, and the same command continues")
+    print((study_dir/('learning_rates.md' if 'lr_grid' in _preset(preset) else 'reading.md')).read_text())
     print(f"results, fits and plots: {study_dir}")

@@ -17,10 +17,12 @@ from tqdm.auto import tqdm
 from .core import *
 from .convert import iter_tunes
 from .clean import EOT, SPLITS, clean_tunes, find_corpus, phase_params, resolve_gzip_threshold
+from .dedup import duplicate_groups, lakh_song_keys, lakh_tune_song_keys, shingle_sample
 
 # %% auto #0
-__all__ = ['DELIMITER', 'SPECIALS', 'tune_text', 'count_chars', 'CharTokenizer', 'BPETokenizer', 'train_bpe', 'prepare_dataset',
-           'dataset_meta', 'load_tokenizer', 'dataset_summary', 'symmusic_prepare', 'benchmark_prepare']
+__all__ = ['DELIMITER', 'SPECIALS', 'DATASET_VERSION', 'tune_text', 'count_chars', 'CharTokenizer', 'BPETokenizer', 'train_bpe',
+           'corpus_duplicate_groups', 'prepare_dataset', 'dataset_meta', 'load_tokenizer', 'dataset_summary',
+           'symmusic_prepare', 'benchmark_prepare']
 
 # %% ../nbs/03_tokenize.ipynb #b02e1520
 DELIMITER = '\n' + EOT + '\n'
@@ -99,6 +101,10 @@ def _bpe_pipeline():
     tok.decoder = decoders.ByteLevel()
     return tok
 
+def _without_specials(texts:Iterable[str]) -> Iterator[str]:
+    "The pieces of each text between `<|endoftext|>` markers, so the marker's own characters never take part in a merge."
+    for text in texts: yield from (piece for piece in text.split(EOT) if piece)
+
 def train_bpe(texts:Iterable[str], # the train split's tune texts, streamed
               vocab_size:int=4096, # including the 256 bytes and `<|endoftext|>`
               min_frequency:int=2, # a pair must occur this often to be merged
@@ -109,11 +115,11 @@ def train_bpe(texts:Iterable[str], # the train split's tune texts, streamed
     tok = _bpe_pipeline()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=[EOT],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    tok.train_from_iterator(texts, trainer)
+    tok.train_from_iterator(_without_specials(texts), trainer)
     return BPETokenizer(tok)
 
 # %% ../nbs/03_tokenize.ipynb #2943d4e9
-def _write_clean_splits(corpus:Path, params:dict, work:Path, progress:bool) -> dict:
+def _write_clean_splits(corpus:Path, params:dict, work:Path, progress:bool, groups:dict|None=None) -> dict:
     "Clean the corpus into `work/<split>.jsonl` (one tune text per line); counts per split."
     counts = {s: dict(n_tunes=0, n_pieces=0, n_chars=0) for s in SPLITS}
     train_chars, skipped, last_id = Counter(), Counter(), {}
@@ -121,7 +127,7 @@ def _write_clean_splits(corpus:Path, params:dict, work:Path, progress:bool) -> d
     files = {s: open(work/f'{s}.jsonl', 'w') for s in SPLITS}
     try:
         tunes = tqdm(iter_tunes(corpus), total=n_total, desc='clean', disable=not progress, mininterval=1)
-        for split, tune_id, abc in clean_tunes(tunes, params, skipped):
+        for split, tune_id, abc in clean_tunes(tunes, params, skipped, groups):
             text = tune_text(abc)
             files[split].write(json.dumps(text, ensure_ascii=False) + '\n')
             c = counts[split]; c['n_pieces'] += 1; c['n_chars'] += count_chars(text)
@@ -184,12 +190,26 @@ def _build_tokenizer(phase:int, work:Path, stats:dict, vocab_size:int):
     return tokenizer
 
 # %% ../nbs/03_tokenize.ipynb #19f7e6b5
+DATASET_VERSION = 2  # 2: splits by duplicate group, BPE merges never span <|endoftext|>
+
+def _is_current(out:Path) -> bool:
+    "Whether a finished dataset was written by this version of the rules; an older one is rebuilt."
+    return read_json(out/'meta.json')['params'].get('dataset_version', 1) == DATASET_VERSION
 def _check_finished(out:Path, asked:dict) -> Path:
     made = read_json(out/'meta.json')['params']
     norm = lambda v: list(v) if isinstance(v, tuple) else v
     differ = {k: (made.get(k), v) for k, v in asked.items() if v is not None and norm(made.get(k)) != norm(v)}  # None: the default
     if differ: raise ValueError(f"dataset {out} exists with other parameters (made, asked): {differ}; pass force=True or another name")
     return out
+
+# %% ../nbs/03_tokenize.ipynb #4af8cc22
+def corpus_duplicate_groups(corpus:Path, # a finished corpus folder
+                            threshold:float|None, # near-duplicate containment (None: identical bodies only)
+                           ) -> tuple[dict, dict]:
+    "`dedup.duplicate_groups` of a corpus, with Lakh's song metadata for an 'lmd' corpus and sampling sized to the corpus."
+    info = read_json(corpus/'corpus.json')
+    song_keys = lakh_tune_song_keys(iter_tunes(corpus), lakh_song_keys()) if info.get('source') == 'lmd' else None
+    return duplicate_groups(iter_tunes(corpus), threshold, song_keys, shingle_sample(info.get('n_chars', 0)))
 
 # %% ../nbs/03_tokenize.ipynb #124a10cc
 def prepare_dataset(phase:int=1, # 1: characters (scaling study); 2: BPE, gzip filter, silence trim, long tunes cut
@@ -202,13 +222,15 @@ def prepare_dataset(phase:int=1, # 1: characters (scaling study); 2: BPE, gzip f
                    ) -> Path:
     "Clean, split and tokenize a corpus into `datasets/<name>/` (bins, meta.json, tokenizer.json); returns the folder."
     out = _dataset_path(name or _default_name(source, phase))
-    if (out/'meta.json').exists() and not force: return _check_finished(out, dict(phase=phase, **params, **({'vocab_size': vocab_size} if phase == 2 else {})))
+    asked = dict(phase=phase, dataset_version=DATASET_VERSION, **params, **({'vocab_size': vocab_size} if phase == 2 else {}))
+    if (out/'meta.json').exists() and not force and _is_current(out): return _check_finished(out, asked)
     t0, p, corpus = time.time(), phase_params(phase, **params), find_corpus(source)
     if phase == 2: p['gzip_threshold'] = resolve_gzip_threshold(corpus, p['gzip_threshold'], p['gzip_percentile'])
     work = out/'.work'; shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
     (out/'meta.json').unlink(missing_ok=True)  # unfinished from here on
     corpus_info = read_json(corpus/'corpus.json')
-    stats = _write_clean_splits(corpus, p, work, progress)
+    groups, duplicates = corpus_duplicate_groups(corpus, p['near_dup_threshold'])
+    stats = {**_write_clean_splits(corpus, p, work, progress, groups), 'duplicates': duplicates}
     _check_splits(stats['splits'], stats['skipped'], corpus_info.get('n_tunes'), corpus, p['fractions'])
     tokenizer = _build_tokenizer(phase, work, stats, vocab_size)
     if phase == 2: tokenizer.save(out/'tokenizer.json')
@@ -216,7 +238,7 @@ def prepare_dataset(phase:int=1, # 1: characters (scaling study); 2: BPE, gzip f
                for s in SPLITS}
     shutil.rmtree(work)
     write_json(out/'meta.json', _meta(tokenizer, phase, stats, encoded, corpus, corpus_info,
-                                      dict(phase=phase, source=str(source), vocab_size=vocab_size if phase == 2 else None, **p), time.time() - t0))
+                                      dict(phase=phase, source=str(source), vocab_size=vocab_size if phase == 2 else None, dataset_version=DATASET_VERSION, **p), time.time() - t0))
     return out
 
 # %% ../nbs/03_tokenize.ipynb #d6db1243
@@ -228,7 +250,7 @@ def _meta(tokenizer, phase, stats, encoded, corpus, corpus_info, params, seconds
         dtype='uint16', delimiter=DELIMITER, splits=splits,
         chars_per_token={s: splits[s]['n_chars'] / max(splits[s]['n_tokens'], 1) for s in SPLITS},
         char_count_rule="n_chars counts each <|endoftext|> as one character; every tune is followed by '\\n<|endoftext|>\\n'",
-        skipped=stats['skipped'], unseen_chars={s: encoded[s]['unseen_chars'] for s in SPLITS if encoded[s]['unseen_chars']},
+        skipped=stats['skipped'], duplicates=stats['duplicates'], unseen_chars={s: encoded[s]['unseen_chars'] for s in SPLITS if encoded[s]['unseen_chars']},
         corpus=dict(name=corpus.name, n_tunes=corpus_info.get('n_tunes'), tunes_sha256=corpus_info.get('tunes_sha256')),
         params=params, itos=tokenizer.itos if tokenizer.kind == 'char' else None,
         tokenizer_file='tokenizer.json' if tokenizer.kind == 'bpe' else None,
@@ -268,7 +290,7 @@ def symmusic_prepare(source:str='music21', # corpus source ('music21', 'music21-
                      name:str=None, # dataset folder name under datasets/ (default: <source>-char or <source>-bpe)
                      force:bool=False, # rebuild even if finished
                      vocab_size:int=4096, # BPE vocabulary (phase 2)
-                     fractions:str='0.98,0.01,0.01', # train,val,test fractions of the split by tune
+                     fractions:str='0.98,0.01,0.01', # train,val,test fractions of the split by duplicate group
                      split_seed:int=0, # seed of the split assignment
                      gzip_threshold:float=None, # phase 2: fixed gzip ratio threshold (default: measured on the corpus)
                      gzip_percentile:float=1.0, # phase 2: percentile of the corpus's ratios used as threshold

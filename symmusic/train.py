@@ -17,10 +17,10 @@ from .models import SIZES, make_model, model_from_config
 from .tokenize import prepare_dataset, load_tokenizer, dataset_meta
 
 # %% auto #0
-__all__ = ['SPLITS', 'TrainConfig', 'resolve_data', 'run_folder', 'load_split', 'step_generator', 'get_batch', 'lr_at',
-           'eval_blocks', 'evaluate', 'bits_per_char', 'save_checkpoint', 'load_checkpoint', 'rng_state',
-           'set_rng_state', 'init_distributed', 'train_step', 'Trainer', 'train', 'train_cli', 'load_run',
-           'plot_metrics', 'run_registry']
+__all__ = ['SPLITS', 'TrainConfig', 'resolve_data', 'run_folder', 'load_split', 'step_generator', 'get_batch', 'cooldown_start',
+           'lr_at', 'eval_windows', 'mean_loss', 'bits_per_char', 'save_checkpoint', 'load_checkpoint', 'rng_state',
+           'set_rng_state', 'init_distributed', 'train_step', 'epochs_error', 'Trainer', 'run_differences',
+           'tune_bootstrap', 'train', 'train_cli', 'load_run', 'plot_metrics', 'run_registry']
 
 # %% ../nbs/05_training.ipynb #dfc7ff16
 SPLITS = ('train', 'val', 'test')
@@ -32,13 +32,18 @@ class TrainConfig:
     size: str = 'tiny'             # a size of `arch` in `models.SIZES`
     data: str|None = None          # dataset name under datasets/, or a path; None: music21 Phase 1 (char), built on first use
     tokens: int = 100_000_000      # training budget in tokens (the seed's: 100M = 6,103 steps of 64×256)
+    max_epochs: float = 4.          # refuse a budget of more epochs over the train split than this (repeated data memorises)
     batch_size: int = 64           # sequences per micro-batch, per process
-    block_size: int = 256          # tokens per sequence
+    block_size: int|None = None    # tokens per sequence (None: the size's own, 1024 for `best`, else 256)
     grad_accum: int = 1            # micro-batches per optimizer step
     learning_rate: float = 1e-3    # peak learning rate, reached at the end of warmup
     min_lr: float|None = None      # learning rate at the end of the cosine (None: learning_rate / 10)
     warmup_steps: int|None = None  # linear warmup steps (None: warmup_frac of all steps)
     warmup_frac: float = 0.02      # warmup as a fraction of all steps, when warmup_steps is None
+    schedule: str = 'cosine'       # after warmup: 'cosine' decay, or 'wsd' (stable at the peak, then a linear cooldown)
+    cooldown_frac: float = 0.2     # wsd: the share of all steps spent in the final cooldown to min_lr
+    branch_tokens: list|None = None  # wsd: shorter budgets to branch from this run: it keeps a stable-phase checkpoint for each
+    init_from: str|None = None     # wsd: the run (name under runs/, or path) whose stable-phase checkpoint this run cools down from
     weight_decay: float = 0.1      # AdamW decay, on 2-D weights only
     beta1: float = 0.9             # AdamW beta1
     beta2: float = 0.95            # AdamW beta2
@@ -50,6 +55,7 @@ class TrainConfig:
     compile: bool|str = 'auto'     # torch.compile: True, False or 'auto' (on CUDA only)
     eval_interval: int = 250       # steps between evaluations and checkpoints
     eval_tokens: int = 1_000_000   # most tokens scored per split and evaluation (a smaller split is scored whole)
+    eval_stride: int|None = None   # tokens between evaluation windows (None: block_size // 2: every score has half a block of context)
     out_dir: str|None = None       # run name under runs/, or a path; None: named from arch, size, data, tokens, seed
     resume: bool = True            # continue from out_dir/ckpt.pt if there is one (False: start over)
     force: bool = False            # train again even if the run has finished
@@ -76,7 +82,12 @@ def validated(self:TrainConfig) -> TrainConfig:
     "Check every parameter and normalise numbers; raises `ValueError` naming the bad one and what it accepts."
     if self.arch not in SIZES: _bad('arch', self.arch, f"one of {list(SIZES)}")
     if self.size not in SIZES[self.arch]: _bad('size', self.size, f"a size of arch {self.arch!r}, one of {list(SIZES[self.arch])}")
+    if self.block_size is None: self.block_size = SIZES[self.arch][self.size].get('block_size', 256)
     for name in ('tokens', 'batch_size', 'block_size', 'grad_accum', 'eval_interval', 'eval_tokens'): setattr(self, name, _int(name, getattr(self, name)))
+    if self.eval_stride is None: self.eval_stride = max(1, self.block_size // 2)
+    self.eval_stride = _int('eval_stride', self.eval_stride)
+    if self.eval_stride > self.block_size: _bad('eval_stride', self.eval_stride, f"at most block_size={self.block_size}")
+    self.max_epochs = _num('max_epochs', self.max_epochs, 1e-9, 1e9)
     self.seed = _int('seed', self.seed, 0)
     self.warmup_steps = _int('warmup_steps', self.warmup_steps, 0, allow_none=True)
     self.kill_after_steps = _int('kill_after_steps', self.kill_after_steps, 1, allow_none=True)
@@ -86,6 +97,14 @@ def validated(self:TrainConfig) -> TrainConfig:
         setattr(self, name, _num(name, getattr(self, name), 0, hi))
     get_device(self.device); resolve_dtype(self.dtype if self.dtype != 'auto' else 'fp32')  # both raise naming the value
     if self.compile not in (True, False, 'auto'): _bad('compile', self.compile, "True, False or 'auto'")
+    if self.schedule not in ('cosine', 'wsd'): _bad('schedule', self.schedule, "'cosine' or 'wsd'")
+    self.cooldown_frac = _num('cooldown_frac', self.cooldown_frac, 1e-6, 1)
+    if (self.branch_tokens or self.init_from) and (self.schedule != 'wsd' or self.warmup_steps is None):
+        _bad('branch_tokens' if self.branch_tokens else 'init_from', self.branch_tokens or self.init_from,
+             "schedule='wsd' and an explicit warmup_steps, so that every branch shares its stable phase")
+    if self.branch_tokens is not None:
+        self.branch_tokens = sorted(_int('branch_tokens', t) for t in self.branch_tokens)
+        if self.branch_tokens and self.branch_tokens[-1] >= self.tokens: _bad('branch_tokens', self.branch_tokens, f"budgets below tokens={self.tokens}")
     for name in ('resume', 'force', 'progress'):
         if not isinstance(getattr(self, name), bool): _bad(name, getattr(self, name), 'True or False')
     return self
@@ -151,47 +170,78 @@ def get_batch(data:np.ndarray, # a token stream
     return x.to(device), y.to(device)
 
 # %% ../nbs/05_training.ipynb #4c118dda
+def cooldown_start(total_steps:int, # the run's steps
+                   cooldown_frac:float, # the share spent cooling down
+                  ) -> int:
+    "The first step of a WSD run's cooldown."
+    return total_steps - max(1, round(cooldown_frac * total_steps))
+
 def lr_at(step:int, # the optimizer step, from 0
-          total_steps:int, learning_rate:float, min_lr:float, warmup_steps:int) -> float:
-    "Learning rate at `step`: linear warmup over `warmup_steps`, then cosine decay to `min_lr` at `total_steps`."
+          total_steps:int, learning_rate:float, min_lr:float, warmup_steps:int,
+          schedule:str='cosine', # 'cosine', or 'wsd': stable at the peak, then linear to `min_lr`
+          cooldown_frac:float=0.2, # wsd: share of the steps in the cooldown
+         ) -> float:
+    "Learning rate at `step`: linear warmup over `warmup_steps`, then cosine decay, or stable then linear cooldown, to `min_lr`."
     if step < warmup_steps: return learning_rate * (step + 1) / warmup_steps
+    if schedule == 'wsd':
+        start = cooldown_start(total_steps, cooldown_frac)
+        return learning_rate + (min_lr - learning_rate) * max(0., min(1., (step - start + 1) / (total_steps - start)))
     progress = min(1., (step - warmup_steps) / max(1, total_steps - warmup_steps))
     return min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (learning_rate - min_lr)
 
 # %% ../nbs/05_training.ipynb #7e168cf4
-def eval_blocks(n_tokens:int, # length of the token stream
-                block_size:int, max_tokens:int|None=None, # cap on scored tokens
-               ) -> tuple[np.ndarray, np.ndarray]:
-    "Start of each evaluation block and how many of its leading targets to skip, so each target is scored once."
-    n_targets = n_tokens - 1
+def eval_windows(n_tokens:int, # length of the token stream
+                 block_size:int, # tokens per window
+                 stride:int|None=None, # tokens between window starts (None: block_size // 2; block_size: no overlap)
+                 max_tokens:int|None=None, # cap on scored tokens
+                ) -> tuple[np.ndarray, np.ndarray]:
+    "Start of each evaluation window and how many of its leading targets to skip, so each target is scored once."
+    stride, n_targets = stride or max(1, block_size // 2), n_tokens - 1
     if n_targets < block_size: raise ValueError(f"a split of {n_tokens} tokens is shorter than block_size + 1 = {block_size + 1}")
-    n_full = n_targets // block_size
-    if max_tokens and n_targets > max_tokens:  # evenly spaced whole blocks
-        chosen = np.linspace(0, n_full - 1, min(n_full, max(1, max_tokens // block_size))).round().astype(np.int64)
-        return chosen * block_size, np.zeros(len(chosen), np.int64)
-    starts, skip = list(range(0, n_full * block_size, block_size)), [0] * n_full
-    if n_targets % block_size: starts.append(n_targets - block_size); skip.append(block_size - n_targets % block_size)
+    if not 1 <= stride <= block_size: raise ValueError(f"eval stride {stride} must be between 1 and block_size={block_size}")
+    starts = list(range(0, n_targets - block_size + 1, stride))
+    if starts[-1] + block_size < n_targets: starts.append(n_targets - block_size)  # the end of the split
+    if max_tokens and n_targets > max_tokens and len(starts) > 2:  # evenly spaced windows, each scoring its last `stride` targets
+        regular = np.array([s for s in starts[1:] if s % stride == 0], np.int64)  # a whole block before each
+        pick = np.linspace(0, len(regular) - 1, min(len(regular), max(1, max_tokens // stride))).round().astype(np.int64)
+        chosen = np.unique(regular[pick])
+        return chosen, np.full(len(chosen), block_size - stride, np.int64)
+    skip = [0] + [prev + block_size - start for prev, start in zip(starts, starts[1:])]
     return np.array(starts, np.int64), np.array(skip, np.int64)
 
 # %% ../nbs/05_training.ipynb #f6a4d2cd
 @torch.no_grad()
-def evaluate(model:torch.nn.Module, data:np.ndarray, block_size:int, batch_size:int=32, max_tokens:int|None=None,
-             device:torch.device=torch.device('cpu'), dtype:torch.dtype=torch.float32, rank:int=0, world:int=1) -> dict:
-    "Mean next-token loss (nats/token) of `model` over `eval_blocks` of `data`; processes share the blocks."
-    starts, skip = eval_blocks(len(data), block_size, max_tokens)
+def mean_loss(model:torch.nn.Module, data:np.ndarray, block_size:int, batch_size:int=32, max_tokens:int|None=None,
+              device:torch.device=torch.device('cpu'), dtype:torch.dtype=torch.float32, rank:int=0, world:int=1,
+              stride:int|None=None, # tokens between windows (None: half a block; block_size: the seed's non-overlapping blocks)
+              per_target:bool=False, # also return each scored target's position in `data` and its loss
+             ) -> dict:
+    "Mean next-token loss (nats/token) of `model` over `eval_windows` of `data`; processes share the windows."
+    starts, skip = eval_windows(len(data), block_size, stride, max_tokens)
     starts, skip = starts[rank::world], skip[rank::world]
     was_training = model.training; model.eval()
     total = torch.zeros(2, dtype=torch.float64, device=device)  # summed loss, scored tokens
+    positions, losses = [], []
     for i in range(0, len(starts), batch_size):
         window = torch.from_numpy(data[starts[i:i+batch_size, None] + np.arange(block_size + 1)].astype(np.int64))
         x, y = window[:, :-1], window[:, 1:].clone()
         y[torch.arange(block_size)[None, :] < torch.from_numpy(skip[i:i+batch_size])[:, None]] = -1
-        with autocast(device, dtype): _, loss = model(x.to(device), y.to(device))
-        n = (y >= 0).sum().item()
-        total += torch.stack([loss.double() * n, torch.tensor(float(n), dtype=torch.float64, device=device)])
+        with autocast(device, dtype): logits, _ = model(x.to(device))
+        y = y.to(device)
+        loss = torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=-1, reduction='none')
+        total += torch.stack([loss.double().sum(), (y >= 0).sum().double()])
+        if per_target:
+            scored = (y >= 0).flatten().cpu().numpy()
+            positions.append((starts[i:i+batch_size, None] + 1 + np.arange(block_size)).flatten()[scored])
+            losses.append(loss.cpu().numpy()[scored])
     if world > 1 and torch.distributed.is_initialized(): torch.distributed.all_reduce(total)  # every process gets the sums
     model.train(was_training)
-    return {'loss': (total[0] / total[1]).item(), 'tokens': int(total[1].item())}
+    out = {'loss': (total[0] / total[1]).item(), 'tokens': int(total[1].item())}
+    if per_target:
+        mine = (np.concatenate(positions or [np.zeros(0, np.int64)]), np.concatenate(losses or [np.zeros(0, np.float32)]))
+        parts = _gather(mine, world) if world > 1 else [mine]
+        out.update(positions=np.concatenate([p for p, _ in parts]), losses=np.concatenate([l for _, l in parts]))
+    return out
 
 def bits_per_char(loss:float, # nats per token
                   chars_per_token:float) -> float:
@@ -264,6 +314,13 @@ def train_step(model:torch.nn.Module, optimizer:torch.optim.Optimizer,
     scaler.step(optimizer); scaler.update(); optimizer.zero_grad(set_to_none=True)
     return total / len(batches)
 
+# %% ../nbs/05_training.ipynb #995f9f9d
+def epochs_error(tokens:int, epochs:float, data_dir:Path, n_train:int, max_epochs:float) -> str:
+    "The message that stops a budget of more than `max_epochs` epochs over a dataset's train split."
+    return (f"tokens={tokens:,} is {epochs:.1f} epochs over dataset {Path(data_dir).name} ({n_train:,} training tokens), more than "
+            f"max_epochs={max_epochs:g}: a model that sees its data this often is measured on memorisation (Muennighoff et al. 2023). "
+            "Use a larger dataset or fewer tokens, or pass a larger max_epochs to allow it.")
+
 # %% ../nbs/05_training.ipynb #25229f5e
 class Trainer:
     "One training run: parameters, data, model, optimizer, and the step it has reached."
@@ -279,11 +336,19 @@ class Trainer:
         self.tokens_per_step = cfg.batch_size * cfg.block_size * cfg.grad_accum * self.world
         self.total_steps = cfg.tokens // self.tokens_per_step
         if self.total_steps < 1: _bad('tokens', cfg.tokens, f"at least one step of batch_size × block_size × grad_accum × processes = {self.tokens_per_step} tokens")
+        self.epochs = self.total_steps * self.tokens_per_step / len(self.splits['train'])
+        if self.epochs > cfg.max_epochs: raise ValueError(epochs_error(cfg.tokens, self.epochs, self.data_dir, len(self.splits['train']), cfg.max_epochs))
         self.warmup = cfg.warmup_steps if cfg.warmup_steps is not None else round(cfg.warmup_frac * self.total_steps)
         self.min_lr = cfg.min_lr if cfg.min_lr is not None else cfg.learning_rate / 10
+        self.stable_steps = sorted({cooldown_start(self.steps_of(t), cfg.cooldown_frac) for t in cfg.branch_tokens or []})
+        if self.stable_steps and not self.warmup <= self.stable_steps[0] <= self.stable_steps[-1] <= cooldown_start(self.total_steps, cfg.cooldown_frac):
+            _bad('branch_tokens', cfg.branch_tokens, f"budgets whose cooldowns start after warmup ({self.warmup} steps) and before this run's own")
         self.step, self.train_seconds, self.wall_seconds = 0, 0., 0.
 
-    def lr(self, step:int) -> float: return lr_at(step, self.total_steps, self.cfg.learning_rate, self.min_lr, self.warmup)
+    def lr(self, step:int) -> float:
+        return lr_at(step, self.total_steps, self.cfg.learning_rate, self.min_lr, self.warmup, self.cfg.schedule, self.cfg.cooldown_frac)
+
+    def steps_of(self, tokens:int) -> int: return tokens // self.tokens_per_step
 
     def batches(self, step:int) -> list:
         "The micro-batches of optimizer step `step` for this process: a function of seed, step and rank only."
@@ -308,26 +373,54 @@ def build(self:Trainer) -> Trainer:
     return self
 
 # %% ../nbs/05_training.ipynb #da8a72c8
-_SAME_RUN = ('arch', 'size', 'tokens', 'batch_size', 'block_size', 'grad_accum', 'learning_rate', 'min_lr', 'warmup_steps',
-             'warmup_frac', 'weight_decay', 'beta1', 'beta2', 'grad_clip', 'dropout', 'seed')
+_NOT_IDENTITY = ('data', 'out_dir', 'resume', 'force', 'progress', 'kill_after_steps', 'device', 'compile', 'max_epochs')
+_AS_BEFORE = dict(schedule='cosine', cooldown_frac=0.2, branch_tokens=None, init_from=None)  # how runs saved before these existed trained
+
+def run_differences(saved:dict, # a checkpoint or summary.json: its 'config' and 'dataset_meta_sha256'
+                    cfg:TrainConfig, # the run asked for, validated
+                    meta_sha256:str, # sha256 of the asked dataset's meta.json
+                   ) -> dict:
+    "{parameter: (saved, asked)} for every parameter that makes `saved` another run than `cfg`; the dataset as 'data'."
+    was = {**_AS_BEFORE, **saved['config']}
+    diff = {f.name: (was.get(f.name), getattr(cfg, f.name)) for f in fields(cfg) if f.name not in _NOT_IDENTITY and was.get(f.name) != getattr(cfg, f.name)}
+    if saved.get('dataset_meta_sha256') != meta_sha256: diff['data'] = (saved.get('dataset'), 'meta.json sha256 ' + meta_sha256[:12])
+    return diff
 
 @patch
 def check_same_run(self:Trainer, saved:dict, what:Path):
     "Raise if `saved` (a checkpoint's or summary's parameters) belongs to a different run than this one."
-    diff = {k: (saved['config'].get(k), getattr(self.cfg, k)) for k in _SAME_RUN if saved['config'].get(k) != getattr(self.cfg, k)}
-    if saved['dataset_meta_sha256'] != self.meta_sha256: diff['data'] = (saved['dataset'], str(self.data_dir))
-    if diff: raise ValueError(f"{what} belongs to a run with other parameters {diff} (saved, asked); choose another out_dir, or force=True to train it again")
+    if diff := run_differences(saved, self.cfg, self.meta_sha256):
+        raise ValueError(f"{what} belongs to a run with other parameters {diff} (saved, asked); choose another out_dir, or force=True to train it again")
 
 @patch
-def save(self:Trainer):
-    "Write `ckpt.pt` atomically (rank 0 writes, every process contributes its generator states)."
+def save(self:Trainer, name:str='ckpt.pt'):
+    "Write checkpoint `name` atomically (rank 0 writes, every process contributes its generator states)."
     rngs = _gather(rng_state(), self.world)
     if self.rank: return
-    save_checkpoint(self.run_dir/'ckpt.pt', {
+    save_checkpoint(self.run_dir/name, {
         'model': self.raw.state_dict(), 'optimizer': self.optimizer.state_dict(), 'scaler': self.scaler.state_dict(),
         'step': self.step, 'rng': rngs, 'arch': self.cfg.arch, 'model_config': asdict(self.raw.config),
         'config': asdict(self.cfg), 'dataset': str(self.data_dir), 'dataset_meta_sha256': self.meta_sha256,
-        'train_seconds': self.train_seconds, 'wall_seconds': self.wall_seconds + time.perf_counter() - self._t_start})
+        'train_seconds': self.train_seconds, 'wall_seconds': self.wall_seconds + time.perf_counter() - self._t_start, 'warmup': self.warmup})
+
+# %% ../nbs/05_training.ipynb #492d39cb
+@patch
+def branch_source(self:Trainer) -> Path:
+    "The run folder that `init_from` names."
+    path = Path(self.cfg.init_from).expanduser()
+    return path if path.is_absolute() or len(path.parts) > 1 else stage_dir('runs')/path
+
+@patch
+def branch_checkpoint(self:Trainer) -> dict:
+    "The stable-phase checkpoint of `init_from` at which this run's cooldown begins, checked to share everything before it."
+    step = cooldown_start(self.total_steps, self.cfg.cooldown_frac)
+    path = self.branch_source()/f'stable-{step}.pt'
+    if not path.exists(): raise FileNotFoundError(f"{path} not found: train the run {self.cfg.init_from} with branch_tokens including {self.cfg.tokens}")
+    ckpt = load_checkpoint(path)
+    diff = {k: v for k, v in run_differences(ckpt, self.cfg, self.meta_sha256).items() if k not in ('tokens', 'branch_tokens', 'init_from')}
+    if ckpt.get('warmup') != self.warmup: diff['warmup'] = (ckpt.get('warmup'), self.warmup)
+    if diff: raise ValueError(f"{path} is not a stable phase of this run: {diff} (trunk, branch) differ")
+    return ckpt
 
 # %% ../nbs/05_training.ipynb #ac18e168
 @patch
@@ -336,24 +429,30 @@ def start(self:Trainer) -> Trainer:
     self.run_dir.mkdir(parents=True, exist_ok=True); self._t_start = time.perf_counter()
     ckpt_path, metrics = self.run_dir/'ckpt.pt', self.run_dir/'metrics.jsonl'
     ckpt = load_checkpoint(ckpt_path) if self.cfg.resume and ckpt_path.exists() else None
+    if ckpt: self.check_same_run(ckpt, ckpt_path)
+    branching = ckpt is None and bool(self.cfg.init_from)
+    if branching: ckpt = self.branch_checkpoint()
     if ckpt:
-        self.check_same_run(ckpt, ckpt_path)
         self.raw.load_state_dict(ckpt['model']); self.optimizer.load_state_dict(ckpt['optimizer']); self.scaler.load_state_dict(ckpt['scaler'])
         self.step, self.train_seconds, self.wall_seconds = ckpt['step'], ckpt['train_seconds'], ckpt['wall_seconds']
         set_rng_state(ckpt['rng'][self.rank % len(ckpt['rng'])])
     _barrier(self.world)  # every process has read the folder before rank 0 tidies it
     if self.rank == 0:
-        kept = [r for r in read_jsonl(metrics) if ckpt and r['step'] <= self.step]
+        source = self.branch_source()/'metrics.jsonl' if branching else metrics  # a new branch takes its trunk's curve
+        kept = [r for r in read_jsonl(source) if ckpt and r['step'] <= self.step]
         atomic_write(metrics, ''.join(json.dumps(r) + '\n' for r in kept))
         for stale in [*self.run_dir.glob('.*.tmp'), *([] if ckpt else [ckpt_path]), self.run_dir/'summary.json']: stale.unlink(missing_ok=True)
     return self
 
 # %% ../nbs/05_training.ipynb #ad0cfe5e
 @patch
-def evaluate_split(self:Trainer, split:str) -> dict:
+def evaluate_split(self:Trainer, split:str,
+                   stride:int|None=None, # None: the run's `eval_stride`; `block_size`: the seed's non-overlapping blocks
+                   per_target:bool=False, # also return each scored target's position and loss
+                  ) -> dict:
     "Loss (nats/token), bits per character and scored tokens of `split`, the same on every process."
-    r = evaluate(self.fwd, self.splits[split], self.cfg.block_size, self.cfg.batch_size, self.cfg.eval_tokens,
-                 self.device, self.dtype, self.rank, self.world)
+    r = mean_loss(self.fwd, self.splits[split], self.cfg.block_size, self.cfg.batch_size, self.cfg.eval_tokens,
+                  self.device, self.dtype, self.rank, self.world, stride or self.cfg.eval_stride, per_target)
     return {**r, 'bpc': bits_per_char(r['loss'], self.meta['chars_per_token'][split])}
 
 @patch
@@ -362,7 +461,7 @@ def log(self:Trainer, losses:list, lr:float, seconds:float) -> dict:
     train_loss = torch.stack(losses).mean()
     if self.world > 1: torch.distributed.all_reduce(train_loss); train_loss /= self.world
     val = self.evaluate_split('val')
-    record = {'step': self.step, 'tokens': self.step * self.tokens_per_step, 'lr': lr, 'train_loss': train_loss.item(),
+    record = {'step': self.step, 'tokens': self.step * self.tokens_per_step, 'epochs': self.step * self.tokens_per_step / len(self.splits['train']), 'lr': lr, 'train_loss': train_loss.item(),
               'val_loss': val['loss'], 'val_bpc': val['bpc'], 'tokens_per_sec': len(losses) * self.tokens_per_step / seconds}
     if self.rank == 0: append_jsonl(self.run_dir/'metrics.jsonl', record)
     self.save()
@@ -380,6 +479,7 @@ def fit(self:Trainer) -> Path:
         lr = self.lr(self.step)
         losses.append(train_step(self.model, self.optimizer, self.batches(self.step), lr, cfg.grad_clip, self.device, self.dtype, self.scaler))
         self.step += 1; bar.update()
+        if self.step in self.stable_steps: self.save(f'stable-{self.step}.pt')  # a branch point
         if self.step % cfg.eval_interval == 0 or self.step == self.total_steps:
             synchronize(self.device); seconds = time.perf_counter() - t0; self.train_seconds += seconds
             record = self.log(losses, lr, seconds)
@@ -392,11 +492,28 @@ def fit(self:Trainer) -> Path:
     bar.close()
     return self.finish()
 
+# %% ../nbs/05_training.ipynb #75aa042f
+def tune_bootstrap(positions:np.ndarray, # stream position of each scored target (`mean_loss(..., per_target=True)`)
+                   losses:np.ndarray, # its loss, nats
+                   data:np.ndarray, # the split's token stream
+                   eot_id:int, # the end-of-tune token, which closes each tune
+                   chars_per_token:float, # the split's, from meta.json
+                   n_boot:int=1000, seed:int=0) -> dict:
+    "Bits per character of the split under resampling of its tunes: the number of tunes, std and 95% interval."
+    tune = np.searchsorted(np.flatnonzero(np.asarray(data) == eot_id), positions)  # a tune's tokens up to its end marker
+    n_tunes = int(tune.max()) + 1 if len(tune) else 0
+    loss_sum, count = np.bincount(tune, losses, n_tunes), np.bincount(tune, minlength=n_tunes).astype(float)
+    pick = np.random.default_rng(seed).integers(0, n_tunes, (n_boot, n_tunes))
+    bpc = loss_sum[pick].sum(1) / count[pick].sum(1) / math.log(2) / chars_per_token
+    return {'n_tunes': n_tunes, 'std': float(bpc.std()), 'ci_low': float(np.percentile(bpc, 2.5)), 'ci_high': float(np.percentile(bpc, 97.5))}
+
 # %% ../nbs/05_training.ipynb #4011bfb8
 @patch
 def finish(self:Trainer) -> Path:
     "Score train, val and test with the final weights and write `summary.json`; returns the run folder."
-    final = {split: self.evaluate_split(split) for split in SPLITS}
+    final = {split: self.evaluate_split(split, per_target=split == 'val') for split in SPLITS}
+    no_overlap = {split: self.evaluate_split(split, stride=self.cfg.block_size) for split in ('val', 'test')}
+    min_context = self.cfg.block_size - self.cfg.eval_stride
     if self.rank == 0:
         peak, peak_source = peak_flops(self.device, self.dtype)
         tokens_per_sec = float(np.median([r['tokens_per_sec'] for r in read_jsonl(self.run_dir/'metrics.jsonl')]))
@@ -405,6 +522,12 @@ def finish(self:Trainer) -> Path:
             'arch': self.cfg.arch, 'size': self.cfg.size, 'n_params': self.raw.num_params(),
             'n_params_non_embedding': self.raw.num_params(non_embedding=True), 'tokens': self.total_steps * self.tokens_per_step,
             'steps': self.total_steps, **{f'{s}_{k}': final[s][k] for s in SPLITS for k in ('loss', 'bpc')},
+            **{f'{s}_{k}_no_overlap': no_overlap[s][k] for s in no_overlap for k in ('loss', 'bpc')},
+            'eval_stride': self.cfg.eval_stride,
+            'eval_min_context': {'tokens': min_context, 'chars': min_context * self.meta['chars_per_token']['val']},
+            'val_bpc_tune_bootstrap': tune_bootstrap(final['val']['positions'], final['val']['losses'], self.splits['val'],
+                                                     self.meta['eot_id'], self.meta['chars_per_token']['val']),
+            'epochs': self.epochs, 'n_train_tokens': len(self.splits['train']),
             'eval_tokens': {s: final[s]['tokens'] for s in SPLITS}, 'tokens_per_sec': tokens_per_sec,
             'mfu': flops_per_token * tokens_per_sec / (peak * self.world), 'flops_per_token': flops_per_token,
             'peak_flops': peak, 'peak_flops_source': peak_source, 'wall_seconds': self.wall_seconds + time.perf_counter() - self._t_start,
