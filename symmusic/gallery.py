@@ -199,7 +199,9 @@ def _sample_entry(record:dict, samples_dir:Path, i:int) -> GalleryEntry:
     return GalleryEntry(name, 'generated', abc, tiers, details, record.get('music') or {})
 
 # %% ../nbs/09a_gallery.ipynb #6a260481
-def _is_empty(record:dict) -> bool: return record.get('n_new_tokens', 1) == 0 or record.get('abc', 'x').strip() == ''
+def _is_empty(record:dict) -> bool:
+    "Whether a sample has no text: no new token, blank text, or judged 'empty' by the evaluate stage."
+    return record.get('n_new_tokens', 1) == 0 or record.get('abc', 'x').strip() == '' or (record.get('reasons') or {}).get('lenient') == 'empty'
 
 def gallery_order(records:list[dict], # sample records, e.g. `samples/index.json`'s
                   seed:int=0, # fixes the order
