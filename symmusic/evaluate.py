@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastcore.script import Param
 from .core import *
+from .clean import split_header
 from .convert import music21_abc_tunes, split_abc_tunes
 from .tokenize import dataset_meta
 from .train import bits_per_char, load_run, load_split
@@ -17,9 +18,9 @@ from .train import mean_loss as mean_token_loss
 from .generate import generate_samples, heldout_prompts, heldout_tunes, run_dataset_dir
 
 # %% auto #0
-__all__ = ['TIERS', 'ABC2MIDI_TIERS', 'wilson_interval', 'check_abc_texts', 'validity_summary', 'validity_table', 'test_metrics',
-           'score_samples', 'score_abc_dir', 'evaluate_run', 'evaluate_command', 'symmusic_evaluate',
-           'benchmark_evaluate']
+__all__ = ['TIERS', 'ABC2MIDI_TIERS', 'MUSIC21_SHARED_METER', 'wilson_interval', 'default_unit_length', 'with_default_length',
+           'check_abc_texts', 'validity_summary', 'validity_table', 'test_metrics', 'score_samples', 'score_abc_dir',
+           'evaluate_run', 'evaluate_command', 'symmusic_evaluate', 'benchmark_evaluate']
 
 # %% ../nbs/08_evaluation.ipynb #385dd932
 def wilson_interval(successes:int, # how many were valid
@@ -36,10 +37,11 @@ def wilson_interval(successes:int, # how many were valid
 
 # %% ../nbs/08_evaluation.ipynb #f09b005c
 TIERS = {'lenient': 'music21 parses it and finds a note with positive duration',
-         'strict': 'abc2midi converts it with no Error lines',
-         'music21_midi': 'music21 writes a MIDI file of it',
+         'strict': 'lenient, and abc2midi converts it with no Error line into a MIDI file with notes',
+         'music21_midi': 'lenient, and music21 writes a MIDI file with notes',
+         'abc2midi': 'abc2midi alone: no Error line and a MIDI file with notes',
          'abc2midi_midi': "abc2midi's MIDI file has notes"}
-ABC2MIDI_TIERS = ('strict', 'abc2midi_midi')
+ABC2MIDI_TIERS = ('strict', 'abc2midi', 'abc2midi_midi')
 
 # %% ../nbs/08_evaluation.ipynb #36eb94b8
 _CONTROL_CHARS = re.compile(r'[\x00-\x08\x0b\x0e-\x1f\x7f]')
@@ -52,14 +54,36 @@ def _unreadable_reason(abc_text:str, max_chars:int|None) -> str|None:
     if _CONTROL_CHARS.search(abc_text): return 'not text (control characters)'
     return None
 
+# %% ../nbs/08_evaluation.ipynb #6bfcc14f
+_METER = re.compile(r'\(?(\d+(?:\+\d+)*)\)?\s*/\s*(\d+)')
+
+def default_unit_length(meter:str|None # the value of the `M:` field, e.g. '2/4', 'C|', 'none'; None if there is none
+                       ) -> str:
+    "The unit note length (`L:`) the ABC standard gives a tune that has no `L:` line."
+    m = _METER.match((meter or '').strip())
+    if not m: return '1/8'
+    return '1/16' if sum(map(int, m.group(1).split('+'))) / int(m.group(2)) < 0.75 else '1/8'
+
+def with_default_length(abc:str # one tune
+                       ) -> str:
+    "`abc` with the standard's default `L:` line first (after its `X:` line), where it holds until the tune's own `L:`."
+    header, _ = split_header(abc)
+    meters = re.findall(r'^M:(.*)$', header, re.M)
+    line = f'L:{default_unit_length(meters[0] if meters else None)}\n'
+    first, newline, rest = abc.partition('\n')
+    return first + newline + line + rest if first.startswith('X:') else line + abc
+
 # %% ../nbs/08_evaluation.ipynb #0be8db72
 def _tidy_reason(message:str) -> str:
     "A failure message without quoted text, object reprs and numbers, at most 100 characters."
     message = re.sub(r"'[^']*'|\"[^\"]*\"|<[^<>]*>", '…', message.strip())
     return re.sub(r'\d+', 'N', message)[:100].strip()
 
+MUSIC21_SHARED_METER = 'music21 bug: one meter object in several bars (StreamException in its MIDI writer)'
+
 def _music21_reason(error:str) -> str:
-    "The kind of a music21 exception: its type and first clause."
+    "The kind of a music21 exception: its type and first clause; its known MIDI-writer bug by name."
+    if 'already found in this Stream' in error: return MUSIC21_SHARED_METER
     kind, _, message = error.partition(': ')
     return _tidy_reason(kind + ': ' + re.split(r'\. |: |\n| tPrev', message)[0])
 
@@ -69,21 +93,33 @@ def _abc2midi_reason(error_line:str) -> str:
 
 # %% ../nbs/08_evaluation.ipynb #52f8f879
 def _music21_parse(abc_text:str):
-    "music21's parse of `abc_text`, its printed warnings swallowed."
+    "music21's parse of `abc_text` (with the standard's default `L:`), its printed warnings swallowed."
     import music21
     with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter('ignore')
-        return music21.converter.parseData(abc_text, format='abc')
+        return music21.converter.parseData(with_default_length(abc_text), format='abc')
 
 def _music21_note_count(abc_text:str) -> int:
     "Notes and chords with positive duration that music21 finds in `abc_text`."
     return sum(1 for n in _music21_parse(abc_text).recurse().notes if n.duration.quarterLength > 0)
 
-def _music21_midi_bytes(abc_text:str) -> int:
-    "Size in bytes of the MIDI file music21 writes for `abc_text`."
+def _unshare_meters(score) -> int:
+    "Give each bar its own copy of a meter object music21's ABC reader put into several bars; how many copies were made."
+    import copy, music21
+    seen, copies = set(), 0
+    for bar in score.recurse().getElementsByClass(music21.stream.Measure):
+        for meter in list(bar.getElementsByClass(music21.meter.TimeSignature)):
+            if id(meter) in seen: bar.replace(meter, copy.deepcopy(meter)); copies += 1
+            else: seen.add(id(meter))
+    return copies
+
+def _music21_midi_notes(abc_text:str) -> dict:
+    "Notes in the MIDI file music21 writes for `abc_text` (counted by symusic), and how many shared meters had to be copied first."
+    import symusic
     score = _music21_parse(abc_text)
+    copies = _unshare_meters(score)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stderr(io.StringIO()):
-        return Path(score.write('midi', fp=Path(tmp)/'sample.mid')).stat().st_size
+        return {'n_notes': symusic.Score(str(score.write('midi', fp=Path(tmp)/'sample.mid'))).note_num(), 'meter_copies': copies}
 
 # %% ../nbs/08_evaluation.ipynb #eaf7db81
 def _abc2midi_check(abc_text:str, timeout:float) -> dict:
@@ -118,23 +154,33 @@ def _music21_tiers(records, abc_texts, todo, timeout, workers, progress):
     parsed = [i for i in todo if records[i]['lenient']]
     for i in todo:
         if i not in parsed: _verdict(records[i], 'music21_midi', False, 'lenient tier failed')
-    for i, r in _run_tier(_music21_midi_bytes, abc_texts, parsed, timeout, workers, progress).items():
-        _verdict(records[i], 'music21_midi', r.ok, 'timeout' if r.error == 'timeout' else _music21_reason(r.error or ''))
+    for i, r in _run_tier(_music21_midi_notes, abc_texts, parsed, timeout, workers, progress).items():
+        if r.ok:
+            _verdict(records[i], 'music21_midi', r.value['n_notes'] > 0, 'MIDI has no notes')
+            records[i]['music21_shared_meter'] = r.value['meter_copies'] > 0
+        else: _verdict(records[i], 'music21_midi', False, 'timeout' if r.error == 'timeout' else _music21_reason(r.error or ''))
 
 # %% ../nbs/08_evaluation.ipynb #c8115f3b
 def _abc2midi_tiers(records, abc_texts, todo, timeout, workers, progress):
-    "The strict and abc2midi_midi tiers for the texts `todo`."
+    "The abc2midi and abc2midi_midi tiers for the texts `todo`."
     # abc2midi runs in its own process group: its own timeout must fire before the worker's
     check = functools.partial(_abc2midi_check, timeout=timeout)
     for i, r in _run_tier(check, abc_texts, todo, timeout + 5, workers, progress).items():
         if not r.ok or r.value['timed_out']:
             reason = _tidy_reason(r.error) if r.error and r.error != 'timeout' else 'timeout'
-            for tier in ABC2MIDI_TIERS: _verdict(records[i], tier, False, reason)
+            for tier in ('abc2midi', 'abc2midi_midi'): _verdict(records[i], tier, False, reason)
             continue
         errors, n_notes = r.value['errors'], r.value['n_notes']
-        _verdict(records[i], 'strict', not errors, _abc2midi_reason(errors[0]) if errors else None)
-        _verdict(records[i], 'abc2midi_midi', bool(n_notes), 'no MIDI written' if n_notes is None else 'MIDI has no notes')
+        no_notes = 'no MIDI written' if n_notes is None else 'MIDI has no notes'
+        _verdict(records[i], 'abc2midi_midi', bool(n_notes), no_notes)
+        _verdict(records[i], 'abc2midi', bool(n_notes) and not errors, _abc2midi_reason(errors[0]) if errors else no_notes)
         records[i]['n_notes_abc2midi'] = n_notes
+
+def _strict_tier(record:dict):
+    "strict = lenient and abc2midi; a failure's reason says which of the two failed first."
+    if record['abc2midi'] is None: return _verdict(record, 'strict', None, record['reasons']['abc2midi'])
+    if not record['lenient']: return _verdict(record, 'strict', False, f"not lenient: {record['reasons']['lenient']}")
+    _verdict(record, 'strict', record['abc2midi'], record['reasons'].get('abc2midi'))
 
 # %% ../nbs/08_evaluation.ipynb #6b7cdd7f
 def check_abc_texts(abc_texts:list[str], # one tune or sample per text
@@ -156,7 +202,8 @@ def check_abc_texts(abc_texts:list[str], # one tune or sample per text
     if tools_available()['abc2midi']: _abc2midi_tiers(records, abc_texts, todo, timeout, workers, progress)
     else:
         for r in records:
-            for tier in ABC2MIDI_TIERS: _verdict(r, tier, None, 'abc2midi not installed')
+            for tier in ('abc2midi', 'abc2midi_midi'): _verdict(r, tier, None, 'abc2midi not installed')
+    for i in todo: _strict_tier(records[i])
     return records
 
 # %% ../nbs/08_evaluation.ipynb #052e7529
@@ -174,6 +221,7 @@ def validity_summary(records:list[dict], # from `check_abc_texts`
         reasons = Counter(r['reasons'][tier] for r in measured if not r[tier]).most_common()
         summary[tier] = {'measured': True, 'meaning': meaning, 'n': n, 'valid': valid, 'percent': 100 * valid / n,
                          'ci95': [100 * low, 100 * high], 'reasons': dict(reasons)}
+        if tier == 'music21_midi': summary[tier]['worked_around'] = {'music21 shared meter': sum(bool(r.get('music21_shared_meter')) for r in measured)}
     return summary
 
 # %% ../nbs/08_evaluation.ipynb #4283d29a
@@ -185,6 +233,7 @@ def validity_table(summary:dict, # from `validity_summary`
     for tier, s in summary.items():
         if not s['measured']: rows.append({'tier': tier, 'n': 0, 'valid': '–', '%': '–', '95% CI': '–', 'top failure reasons': f"not measured: {s['why']}"}); continue
         reasons = '; '.join(f'{reason} ({count})' for reason, count in list(s['reasons'].items())[:top])
+        if s.get('worked_around', {}).get('music21 shared meter'): reasons += f"; music21's shared-meter bug worked around on {s['worked_around']['music21 shared meter']}"
         rows.append({'tier': tier, 'n': s['n'], 'valid': s['valid'], '%': f"{s['percent']:.1f}",
                      '95% CI': f"{s['ci95'][0]:.1f}–{s['ci95'][1]:.1f}", 'top failure reasons': reasons or '–'})
     return markdown_table(rows)
@@ -213,7 +262,7 @@ def _group_summaries(records:list[dict]) -> dict:
               'prompted': [r for r in records if r['kind'] == 'prompted'],
               'stopped at <|endoftext|>': [r for r in records if not r['hit_length_cap']]}
     return {name: {'n': len(rs), 'n_hit_length_cap': sum(r['hit_length_cap'] for r in rs),
-                   'validity': validity_summary([{**r['validity'], 'reasons': r['reasons']} for r in rs])}
+                   'validity': validity_summary([{**r['validity'], 'reasons': r['reasons'], 'music21_shared_meter': r.get('music21_shared_meter')} for r in rs])}
             for name, rs in groups.items() if rs}
 
 def score_samples(samples_dir:str|Path, # a folder written by `generate_samples`
@@ -225,6 +274,7 @@ def score_samples(samples_dir:str|Path, # a folder written by `generate_samples`
     checks = check_abc_texts([(samples_dir/r['file']).read_text() for r in index['samples']], timeout, workers)
     for record, check in zip(index['samples'], checks):
         record['validity'], record['reasons'] = {tier: check[tier] for tier in TIERS}, check['reasons']
+        record['music21_shared_meter'] = check.get('music21_shared_meter', False)
     write_json(samples_dir/'index.json', index)
     return _group_summaries(index['samples'])
 
@@ -263,8 +313,8 @@ def score_abc_dir(abc_dir:str|Path, # a folder of .abc files
     return out_dir
 
 # %% ../nbs/08_evaluation.ipynb #31402b3b
-def _validity_markdown(metrics:dict, groups:dict, real:dict, settings:dict) -> str:
-    "The evaluation as markdown: test metrics, then one validity table per sample group and the real-tune ceiling."
+def _validity_markdown(metrics:dict, groups:dict, real:dict, settings:dict, music_table:str|None=None) -> str:
+    "The evaluation as markdown: test metrics, one validity table per sample group, the real test tunes, and the musical measures."
     m = metrics
     lines = [f"# Evaluation of {m['run']}", '',
              f"Test split of `{m['dataset']}` ({m['tokenizer']} tokenizer, {m['test_tokens_scored']:,} tokens, "
@@ -274,22 +324,48 @@ def _validity_markdown(metrics:dict, groups:dict, real:dict, settings:dict) -> s
              f"Sampling: {', '.join(f'{k}={v}' for k, v in settings.items())}.", '']
     for name, g in groups.items():
         lines += [f"## Samples: {name} (n={g['n']}, {g['n_hit_length_cap']} hit the length cap)", '', validity_table(g['validity']), '']
-    lines += [f"## Real test tunes: the ceiling (n={real['n']})", '', validity_table(real['validity']), '']
+    lines += [f"## Real test tunes, the same checks (n={real['n']})", '', validity_table(real['validity']), '']
+    if music_table: lines += ['## Musical measures: samples beside real test tunes (95% bootstrap intervals)', '', music_table, '']
     return '\n'.join(lines)
 
 # %% ../nbs/08_evaluation.ipynb #0ad43130
+def _musical_measures(out_dir:Path, texts:dict, samples_dir:Path, real_records:list, real_texts:list, timeout, workers, seed) -> str:
+    "Measure every group with `08a_metrics`; write music.json/md and the plot, each sample's and real tune's measures; the table."
+    from symmusic.metrics import compare_groups, metrics_table, plot_metrics
+    from symmusic.scaling import save_figure
+    comparison = compare_groups(texts, timeout=max(timeout, 30), workers=workers, seed=seed)
+    index = read_json(samples_dir/'index.json')
+    for record, measures in zip([r for r in index['samples'] if r['kind'] == 'unconditional'], comparison['measures']['unconditional samples']):
+        record['music'] = measures
+    write_json(samples_dir/'index.json', index)
+    write_json(out_dir/'real_test_tunes.json', [{'name': f'test tune {i}', 'abc': t, **r, 'music': m} for i, (t, r, m)
+                                               in enumerate(zip(real_texts, real_records, comparison['measures']['real test tunes']))])
+    table = metrics_table(comparison)
+    write_json(out_dir/'music.json', {k: v for k, v in comparison.items() if k != 'measures'})
+    atomic_write(out_dir/'music.md', table + '\n')
+    save_figure(plot_metrics(comparison), out_dir/'plots', 'music_metrics')
+    return table
+
+def _texts(samples_dir:Path, kind:str='unconditional') -> list[str]:
+    index = read_json(samples_dir/'index.json')
+    return [(samples_dir/r['file']).read_text() for r in index['samples'] if r['kind'] == kind]
+
+# %% ../nbs/08_evaluation.ipynb #56977fe5
 def evaluate_run(run_dir:str|Path, # a run folder (or name under runs/)
                  n_samples:int=64, # unconditional samples
                  n_prompted:int=16, # samples prompted by held-out test tunes
                  max_new_tokens:int=1024, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None, # sampling
                  prompt_bars:int=2, # bars of each test tune in its prompt
-                 n_real:int=200, # real test tunes checked for the ceiling
+                 n_real:int=200, # real test tunes checked beside the samples
                  seed:int=0, # fixes samples, prompts and real tunes
                  timeout:float=20, workers:int|None=None, # per text and tier; worker processes
                  device:str='auto', # for scoring and sampling
                  out_dir:str|Path|None=None, # default: studies/<run name>
+                 tuned:dict|None=None, # one tuned sampling setting, e.g. {'temperature': 0.8}, reported apart
+                 n_tuned:int|None=None, # its unconditional samples (default: n_samples)
+                 music:bool=True, # musical measures of samples and real tunes (08a_metrics)
                 ) -> Path:
-    "Test metrics, samples, their validity and the real-tune ceiling of a run; returns the folder written."
+    "Test metrics, samples, their validity and musical measures beside real test tunes; returns the folder written."
     out_dir = Path(out_dir or stage_dir('studies')/Path(run_dir).name)
     metrics = test_metrics(run_dir, device)
     write_json(out_dir/'metrics.json', metrics)
@@ -298,13 +374,22 @@ def evaluate_run(run_dir:str|Path, # a run folder (or name under runs/)
     samples_dir = generate_samples(run_dir, n_samples, max_new_tokens, temperature, top_k, top_p, prompts, seed,
                                    device=device, out_dir=out_dir)
     groups = score_samples(samples_dir, timeout, workers)
-    real_records = check_abc_texts(heldout_tunes(data_dir, n_real, seed=seed), timeout, workers)
+    texts = {'unconditional samples': _texts(samples_dir)}
+    if tuned:
+        setting = {'temperature': 1.0, 'top_k': None, 'top_p': None, **tuned}
+        tuned_dir = generate_samples(run_dir, n_tuned or n_samples, max_new_tokens, **setting, seed=seed, device=device, out_dir=out_dir, folder='samples-tuned')
+        label = 'tuned: ' + ', '.join(f'{k}={v}' for k, v in tuned.items())
+        groups[label] = score_samples(tuned_dir, timeout, workers)['unconditional']
+        texts[label] = _texts(tuned_dir)
+    real_texts = heldout_tunes(data_dir, n_real, seed=seed)
+    real_records = check_abc_texts(real_texts, timeout, workers)
     real = {'n': len(real_records), 'validity': validity_summary(real_records)}
-    settings = {**read_json(samples_dir/'index.json')['settings'], 'prompt_bars': prompt_bars}
+    settings = {**read_json(samples_dir/'index.json')['settings'], 'prompt_bars': prompt_bars, **({'tuned': tuned} if tuned else {})}
+    table = _musical_measures(out_dir, {**texts, 'real test tunes': real_texts}, samples_dir, real_records, real_texts, timeout, workers, seed) if music else None
     write_json(out_dir/'validity.json', {'run': str(run_dir), 'metrics': metrics, 'settings': settings,
                                           'checks': _checks_info(timeout), 'samples': groups, 'real_test_tunes': real,
                                           'real_test_tune_records': real_records})
-    atomic_write(out_dir/'validity.md', _validity_markdown(metrics, groups, real, settings))
+    atomic_write(out_dir/'validity.md', _validity_markdown(metrics, groups, real, settings, table))
     return out_dir
 
 # %% ../nbs/08_evaluation.ipynb #b152f48e

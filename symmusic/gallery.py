@@ -4,7 +4,7 @@
 
 # %% ../nbs/09a_gallery.ipynb #71d1cabb
 from __future__ import annotations
-import html, shutil, tempfile
+import html, re, shutil, tempfile
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
@@ -13,7 +13,9 @@ from .core import *
 from .convert import iter_tunes, music21_abc_tunes
 
 # %% auto #0
-__all__ = ['table_html', 'render_abc', 'GalleryEntry', 'study_samples', 'real_tunes', 'check_tiers', 'gallery_html']
+__all__ = ['table_html', 'render_abc', 'abcjs_path', 'abcjs_script', 'sine_wav', 'abc_html', 'show_abc', 'listen_check',
+           'GalleryEntry', 'gallery_order', 'order_note', 'study_samples', 'real_tunes', 'study_real_tunes',
+           'check_tiers', 'gallery_html']
 
 # %% ../nbs/09a_gallery.ipynb #0ea7d613
 def _fmt(v) -> str:
@@ -69,6 +71,103 @@ def render_abc(abc:str, # one tune's ABC text
     write_json(folder/'render.json', result)  # last: it marks the cache entry complete
     return {**result, 'folder': folder}
 
+# %% ../nbs/09a_gallery.ipynb #e1627103
+def abcjs_path() -> Path:
+    "The abcjs file shipped inside the package."
+    import symmusic
+    path = Path(symmusic.__file__).parent/'assets'/'abcjs-basic-min.js'
+    if not path.exists(): raise FileNotFoundError(f"{path} is missing: reinstall symmusic (the abcjs file ships as package data)")
+    return path
+
+def abcjs_script() -> str:
+    "abcjs as an inline script that defines `window.ABCJS` once, even where a page has RequireJS (classic Jupyter)."
+    return ('<script>if (!window.ABCJS) { (function(define, module, exports) {\n' + abcjs_path().read_text(encoding='utf-8')
+            + '\n}).call(window); }</script>')
+
+# %% ../nbs/09a_gallery.ipynb #b66f23f0
+def sine_wav(midi:str|Path, # a MIDI file
+             seconds:float=20, # at most this long
+             rate:int=16000, # samples per second
+            ) -> bytes:
+    "The notes of `midi` as sine tones, a WAV file's bytes."
+    import io, wave
+    import numpy as np
+    from symusic import Score
+    score = Score(str(midi)).to('second')
+    out = np.zeros(int(rate * seconds) + 1)
+    for note in (n for t in score.tracks for n in t.notes if n.time < seconds):
+        a, b = int(note.time * rate), min(len(out), int((note.time + note.duration) * rate))
+        t = np.arange(b - a) / rate
+        fade = np.minimum(1, np.minimum(t, t[::-1] if len(t) else t) / 0.01)
+        out[a:b] += 0.2 * fade * np.sin(2 * np.pi * 440 * 2 ** ((note.pitch - 69) / 12) * t)
+    pcm = (np.clip(out, -1, 1) * 32767).astype('<i2')
+    buffer = io.BytesIO()
+    with wave.open(buffer, 'wb') as w: w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate); w.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+# %% ../nbs/09a_gallery.ipynb #72346ecd
+def _audio_data_uri(abc:str, seconds:float, timeout:float) -> tuple[str|None, list[str]]:
+    "A `data:` URI of the tune's audio (timidity's OGG, else sine tones of abc2midi's MIDI) and notes on what failed."
+    import base64
+    media = render_abc(abc, seconds, timeout)
+    if media['audio']: return 'data:audio/ogg;base64,' + base64.b64encode((media['folder']/media['audio']).read_bytes()).decode(), []
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, 'tune.abc').write_text(abc)
+        try: run_tool(['abc2midi', 'tune.abc', '-o', 'tune.mid'], timeout=timeout, cwd=tmp)
+        except ToolNotFound as e: return None, [f"No audio: {e}."]
+        if not Path(tmp, 'tune.mid').exists(): return None, ["abc2midi wrote no MIDI, so there is no audio."]
+        return 'data:audio/wav;base64,' + base64.b64encode(sine_wav(Path(tmp, 'tune.mid'), seconds)).decode(), ['Audio: sine tones (timidity is not installed).']
+
+# %% ../nbs/09a_gallery.ipynb #e3ae0ecf
+def abc_html(abc:str, # one tune's ABC text
+             audio_seconds:float|None=30, # length of the play control's clip; None: no audio
+             timeout:float=60, # seconds each external program may run
+             library:bool=True, # include abcjs itself (False: the page loads it once elsewhere)
+            ) -> str:
+    "HTML that draws `abc` as sheet music with abcjs, with an `<audio>` play control; it needs nothing outside itself."
+    import json, uuid
+    div = f'abc-{uuid.uuid4().hex[:12]}'
+    uri, notes = _audio_data_uri(abc, audio_seconds, timeout) if audio_seconds else (None, [])
+    audio = f'<audio class="abc-play" controls preload="metadata" src="{uri}"></audio>' if uri else ''
+    notes = ''.join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
+    draw = f'<script>ABCJS.renderAbc({json.dumps(div)}, {json.dumps(abc)}, {{responsive: "resize", add_classes: true}});</script>'
+    return f'<div class="abc-listen"><div id="{div}" class="abc-sheet"></div>{audio}{notes}</div>' + (abcjs_script() if library else '') + draw
+
+def show_abc(abc:str, # one tune's ABC text, e.g. a sample
+             audio_seconds:float|None=30, # length of the clip the play control plays; None: no audio
+            ):
+    "Show `abc` in a notebook output as sheet music with a play control (Jupyter and Colab, offline)."
+    from IPython.display import HTML, display
+    display(HTML(abc_html(abc, audio_seconds)))
+
+# %% ../nbs/09a_gallery.ipynb #bb93176d
+def _net_urls(netlog:Path) -> set[str]:
+    "Every URL Chromium's network log says a page loaded from a file asked for (its own requests, not the browser's)."
+    import json
+    text = netlog.read_text(errors='replace').rstrip() if netlog.exists() else ''
+    if text and not text.endswith('}'): text = text.rstrip(',') + ']}'  # a log cut at exit
+    log = json.loads(text) if text else {'constants': {'logEventTypes': {}}, 'events': []}
+    start = log['constants']['logEventTypes'].get('URL_REQUEST_START_JOB')
+    return {e['params']['url'] for e in log['events'] if e.get('type') == start and isinstance(e.get('params'), dict)
+            and str(e['params'].get('network_isolation_key', '')).startswith('file://')}  # the browser's own (updates, accounts) have none
+
+def listen_check(page_html:str, # a page body, e.g. from `abc_html`
+                 timeout:float=120) -> dict:
+    "Open `page_html` in headless Chromium, offline: SVG staff lines and notes drawn, play controls, and URLs requested."
+    from symmusic.report import find_browser
+    with tempfile.TemporaryDirectory() as tmp:
+        page, netlog = Path(tmp, 'listen.html'), Path(tmp, 'net.json')
+        page.write_text(f'<!doctype html><html><head><meta charset="utf-8"></head><body>{page_html}</body></html>', encoding='utf-8')
+        r = run_tool([find_browser(), '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+                      '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND', '--proxy-server=http://127.0.0.1:9',
+                      f'--user-data-dir={tmp}/profile', f'--log-net-log={netlog}', '--virtual-time-budget=5000', '--dump-dom', page.as_uri()],
+                     timeout=timeout)
+        dom, urls = r.stdout, _net_urls(netlog)
+    outside = sorted(u for u in urls if not (u == page.as_uri() or u.startswith(('data:', 'blob:', 'about:'))))
+    return {'loaded': '<body' in dom, 'svgs': dom.count('<svg'), 'staff_lines': dom.count('abcjs-staff'),
+            'notes': len(re.findall(r'class="[^"]*abcjs-note[ "]', dom)), 'play_controls': dom.count('<audio class="abc-play" controls'),
+            'requests_outside': outside}
+
 # %% ../nbs/09a_gallery.ipynb #99110c93
 @dataclass
 class GalleryEntry:
@@ -78,6 +177,7 @@ class GalleryEntry:
     abc: str  # its ABC text
     tiers: dict = field(default_factory=dict)   # validity tiers the study recorded for it
     details: dict = field(default_factory=dict) # other facts: run, prompt, temperature, collection...
+    music: dict = field(default_factory=dict)   # its musical measures (`metrics.tune_measures`), if taken
 
 _ID_KEYS, _TEXT_KEYS, _FILE_KEYS, _TIER_KEYS = ('sample_id', 'id', 'name'), ('abc',), ('file', 'path'), ('validity', 'tiers')
 
@@ -94,23 +194,47 @@ def _sample_entry(record:dict, samples_dir:Path, i:int) -> GalleryEntry:
         if file is None: raise ValueError(f"{samples_dir/'index.json'}: sample {name!r} has neither ABC text {_TEXT_KEYS} nor a file {_FILE_KEYS}")
         abc = (samples_dir/file).read_text()
     tiers = _verdicts(next((record[k] for k in _TIER_KEYS if isinstance(record.get(k), dict)), {}), record.get('reasons') or {})
-    skip = {*_ID_KEYS, *_TEXT_KEYS, *_FILE_KEYS, *_TIER_KEYS, 'selected', 'reasons'}
-    return GalleryEntry(name, 'generated', abc, tiers, {k: v for k, v in record.items() if k not in skip and v is not None and not isinstance(v, (dict, list))})
+    skip = {*_ID_KEYS, *_TEXT_KEYS, *_FILE_KEYS, *_TIER_KEYS, 'selected', 'reasons', 'music'}
+    details = {k: v for k, v in record.items() if k not in skip and v is not None and not isinstance(v, (dict, list))}
+    return GalleryEntry(name, 'generated', abc, tiers, details, record.get('music') or {})
 
 # %% ../nbs/09a_gallery.ipynb #6a260481
+def _is_empty(record:dict) -> bool:
+    "Whether a sample has no text: no new token, blank text, or judged 'empty' by the evaluate stage."
+    return record.get('n_new_tokens', 1) == 0 or record.get('abc', 'x').strip() == '' or (record.get('reasons') or {}).get('lenient') == 'empty'
+
+def gallery_order(records:list[dict], # sample records, e.g. `samples/index.json`'s
+                  seed:int=0, # fixes the order
+                 ) -> list[dict]:
+    "The records in a seeded random order, empty and length-capped ones moved after the others (their order kept)."
+    import numpy as np
+    shuffled = [records[i] for i in np.random.default_rng(seed).permutation(len(records))]
+    return sorted(shuffled, key=lambda r: _is_empty(r) or bool(r.get('hit_length_cap')))  # a stable sort keeps the draw
+
+# %% ../nbs/09a_gallery.ipynb #33a468e0
+def _unconditional(study:dict) -> list[dict]:
+    "The study's unconditional sample records (all of them, when none is marked by kind)."
+    index = study['samples']
+    records = index.get('samples', []) if isinstance(index, dict) else index
+    return [r for r in records if r.get('kind') == 'unconditional'] if any(r.get('kind') == 'unconditional' for r in records) else records
+
+def order_note(study:dict, # from `read_study`
+               seed:int=0) -> str|None:
+    "How the gallery chose its samples and how many were empty or length-capped; None without samples."
+    if study['samples'] is None: return None
+    records = _unconditional(study)
+    n_empty, n_capped = sum(map(_is_empty, records)), sum(bool(r.get('hit_length_cap')) and not _is_empty(r) for r in records)
+    return (f"{len(records)} samples in a fixed random order (seed {seed}), no choosing: {n_empty} empty and {n_capped} cut at the "
+            "length cap are counted in every table and shown after the others.")
+
 def study_samples(study:dict, # from `read_study`
                   n:int=6, # at most this many
+                  seed:int=0, # fixes the order
                  ) -> tuple[list[GalleryEntry], list[str]]:
-    "Up to `n` generated samples of the study (the `selected` ones when marked), and notes on what is missing."
-    index = study['samples']
-    if index is None: return [], ["No generated samples: the study wrote no `samples/index.json` (the generate stage writes it)."]
-    records = index.get('samples', []) if isinstance(index, dict) else index
-    if any('selected' in r for r in records): records = [r for r in records if r.get('selected')]
-    by_kind = {}  # take kinds in turn (unconditional, prompted, ...) so each shows
-    for r in records: by_kind.setdefault(r.get('kind'), []).append(r)
-    records = [r for group in zip_longest(*by_kind.values()) for r in group if r is not None]
+    "Up to `n` unconditional samples of the study in `gallery_order`, and notes on what is missing."
+    if study['samples'] is None: return [], ["No generated samples: the study wrote no `samples/index.json` (the generate stage writes it)."]
     entries, notes = [], []
-    for i, record in enumerate(records[:n]):
+    for i, record in enumerate(gallery_order(_unconditional(study), seed)[:n]):
         try: entries.append(_sample_entry(record, study['folder']/'samples', i))
         except (ValueError, OSError) as e: notes.append(f"Sample {i} skipped: {e}")
     return entries, notes
@@ -127,6 +251,19 @@ def real_tunes(n:int=3, # how many
         if collection not in picked and min_chars <= len(tune.abc) <= max_chars: picked[collection] = tune
     return [GalleryEntry(t.tune_id, 'real', t.abc, details={'collection': c}) for c, t in picked.items()]
 
+# %% ../nbs/09a_gallery.ipynb #215e8c1b
+def study_real_tunes(study:dict, # from `read_study`
+                     n:int=3, # how many
+                     seed:int=0, # fixes which
+                    ) -> list[GalleryEntry]:
+    "`n` of the study's real test tunes with their verdicts and measures, or `real_tunes(n)` when the study has none."
+    path = Path(study['folder'])/'real_test_tunes.json'
+    if not path.exists(): return real_tunes(n)
+    from symmusic.evaluate import TIERS
+    records = gallery_order(read_json(path), seed)[:n]
+    return [GalleryEntry(r['name'], 'real', r['abc'], _verdicts({t: r.get(t) for t in TIERS}, r.get('reasons') or {}),
+                         {'source': 'test split'}, r.get('music') or {}) for r in records]
+
 # %% ../nbs/09a_gallery.ipynb #cf84783c
 def check_tiers(entries:list[GalleryEntry], # tunes; those with tiers already are left as they are
                 timeout:float=20, # seconds per tune and tier
@@ -139,6 +276,15 @@ def check_tiers(entries:list[GalleryEntry], # tunes; those with tiers already ar
     return entries
 
 # %% ../nbs/09a_gallery.ipynb #a2175c18
+def _music_rows(m:dict) -> list[tuple]:
+    "One tune's musical measures as table rows."
+    if not m: return [('musical measures', 'not taken (music21 could not parse it, or the study did not measure it)')]
+    pct = lambda a, b: f'{100 * a / b:.1f}%' if b else '–'
+    return [('bars', m['n_bars']), ('bars of the wrong length', f"{m['n_bars_wrong']} of {m['n_bars_judged']} judged"),
+            ('notes in the scale of K:', f"{pct(m['n_in_scale'], m['n_notes'])} of {m['n_notes']} ({m['key']})"),
+            ('pitch range', f"{m['pitch_range']} semitones"), ('notes per bar', f"{m['n_notes'] / max(1, m['n_bars']):.1f}"),
+            ('repeat sign', m['has_repeat'])]
+
 def _entry_html(entry:GalleryEntry, media:dict, stem:str, out_dir:Path) -> str:
     (out_dir/'media').mkdir(exist_ok=True); e = html.escape
     imgs = []
@@ -152,21 +298,38 @@ def _entry_html(entry:GalleryEntry, media:dict, stem:str, out_dir:Path) -> str:
     details = ''.join(f'<li>{e(k)}: {e(_fmt(v))}</li>' for k, v in entry.details.items())
     drawn = 'not measured' if any(n.startswith('No sheet') for n in media['notes']) else bool(media['svgs'])
     tiers = table_html([*entry.tiers.items(), ('sheet music drawn (abcm2ps)', drawn)], ('validity tier', 'result'))
+    music = table_html(_music_rows(entry.music), ('musical measure', 'value'))
     notes = ''.join(f'<p class="note">{e(n)}</p>' for n in media['notes'])
+    sheets = (f'<div class="sheets"><div><h3>abcjs</h3>{abc_html(entry.abc, None, library=False)}</div>'
+              f'<div><h3>abcm2ps</h3>{"".join(imgs)}</div></div>')
     return (f'<section class="tune {entry.kind}" id="{stem}"><h2>{e(entry.name)} <span class="kind">{entry.kind}</span></h2>'
-            f'<ul class="details">{details}</ul>{"".join(imgs)}{audio}{notes}{tiers}'
-            f'<details open><summary>ABC text</summary><pre class="abc">{e(entry.abc)}</pre></details></section>')
+            f'<ul class="details">{details}</ul>{sheets}{audio}{notes}<div class="facts">{tiers}{music}</div>'
+            f'<details><summary>ABC text</summary><pre class="abc">{e(entry.abc)}</pre></details></section>')
 
 # %% ../nbs/09a_gallery.ipynb #619c3c0b
-def gallery_html(entries:list[GalleryEntry], # the tunes to show
-                 out_dir:Path, # the report folder; media go to `out_dir/media`
+def _interleave(samples:list, reals:list, every:int=2) -> list:
+    "The samples with one real tune after every `every` of them; what is left of either at the end."
+    out, reals = [], list(reals)
+    for i, s in enumerate(samples):
+        out.append(s)
+        if (i + 1) % every == 0 and reals: out.append(reals.pop(0))
+    return out + reals
+
+def gallery_html(entries:list[GalleryEntry], # the tunes to show, samples and real tunes
+                 out_dir:Path, # the report folder; media go to `out_dir/media`, abcjs to `out_dir/abcjs-basic-min.js`
                  n_audio:int=6, # audio for the first this many entries
                  audio_seconds:float=20, # length of each audio clip
+                 summary:str='', # HTML shown first: the validity and musical-measure tables
                 ) -> str:
     "The gallery's HTML body, with every entry's media copied under `out_dir/media`."
     from symmusic.evaluate import TIERS
-    parts = [table_html([*TIERS.items(), ('sheet music drawn (abcm2ps)', 'abcm2ps draws it as sheet music')], ('validity tier', 'meaning'))]
-    for i, entry in enumerate(entries):
+    out_dir = Path(out_dir)
+    shutil.copy(abcjs_path(), out_dir/'abcjs-basic-min.js')
+    shutil.copy(abcjs_path().parent/'abcjs-LICENSE.md', out_dir/'abcjs-LICENSE.md')
+    legend = table_html([*TIERS.items(), ('sheet music drawn (abcm2ps)', 'abcm2ps draws it as sheet music')], ('validity tier', 'meaning'))
+    parts = ['<script src="abcjs-basic-min.js"></script>', summary, legend]
+    ordered = _interleave([e for e in entries if e.kind != 'real'], [e for e in entries if e.kind == 'real'])
+    for i, entry in enumerate(ordered):
         media = render_abc(entry.abc, audio_seconds if i < n_audio else None)
-        parts.append(_entry_html(entry, media, f'{entry.kind}-{i}', Path(out_dir)))
+        parts.append(_entry_html(entry, media, f'{entry.kind}-{i}', out_dir))
     return '\n'.join(parts)

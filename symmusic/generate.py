@@ -104,9 +104,10 @@ def generate_samples(run_dir:str|Path, # a run folder (or name under runs/)
                      temperature:float=1.0, top_k:int|None=None, top_p:float|None=None, # sampling settings
                      prompts:list[str]|None=None, # one prompted sample per prompt (e.g. `heldout_prompts`)
                      seed:int=0, # fixes every draw
-                     batch_size:int=8, # unconditional samples drawn together
+                     batch_size:int=64, # unconditional samples drawn together
                      device:str='auto', # 'auto', 'cpu', 'cuda', ...
                      out_dir:str|Path|None=None, # default: studies/<run name>
+                     folder:str='samples', # the samples' folder inside `out_dir`
                     ) -> Path:
     "Draw samples from a run and write `samples/*.abc` and `samples/index.json`; returns the samples folder."
     if n < 0 or max_new_tokens < 1: raise ValueError(f"need n >= 0 and max_new_tokens >= 1; got n={n}, max_new_tokens={max_new_tokens}")
@@ -120,7 +121,7 @@ def generate_samples(run_dir:str|Path, # a run folder (or name under runs/)
     for i, prompt in enumerate(prompts or []):
         s = _draw(model, tokenizer, prompt, 1, dev, _generator(dev, seed, 1, i), **sampling)[0]
         drawn.append({'file': f'prompted-{i:04d}.abc', 'kind': 'prompted', 'prompt': prompt, **s})
-    samples_dir = Path(out_dir or stage_dir('studies')/Path(run_dir).name)/'samples'
+    samples_dir = Path(out_dir or stage_dir('studies')/Path(run_dir).name)/folder
     records = _sample_files(samples_dir, drawn)
     write_json(samples_dir/'index.json', {
         'run': str(Path(run_dir)), 'dataset': summary.get('dataset'), 'tokenizer': tokenizer.kind,

@@ -281,11 +281,10 @@ def sample_next(logits:Tensor, # (B, vocab) logits of the next token
 def _next_logits(self:GPT, seq:Tensor, cache:KVCache|None, use_cache:bool=True) -> tuple[Tensor, KVCache|None]:
     block = self.config.block_size
     if not use_cache: return self(seq[:, -block:])[0][:, -1], None
-    if cache is None or cache.length == block:  # first call, or the cache is full: prefill from the most recent tokens
-        keep = min(seq.size(1), block if cache is None else max(1, block // 2))
+    if cache is None or cache.length == block:  # first call, or the cache is full: slide, prefilling the last block
         cache = cache or KVCache(self.config.n_layer, block)
         cache.length = 0
-        return self(seq[:, -keep:], cache=cache)[0][:, -1], cache
+        return self(seq[:, -block:], cache=cache)[0][:, -1], cache
     return self(seq[:, -1:], cache=cache)[0][:, -1], cache  # the cache holds seq[:, :-1]
 
 @patch

@@ -12,12 +12,12 @@ from urllib.parse import unquote, urlparse
 
 from fastcore.script import call_parse
 from .core import *
-from .gallery import check_tiers, gallery_html, real_tunes, study_samples, table_html
+from .gallery import check_tiers, gallery_html, order_note, real_tunes, study_real_tunes, study_samples, table_html
 
 # %% auto #0
-__all__ = ['PLOT_SUFFIXES', 'STUDY_FILES', 'RESERVED_PAGES', 'study_folder', 'read_csv_rows', 'read_study', 'scaling_plot',
-           'flat_items', 'source_notebooks_dir', 'notebook_sources', 'render_notebooks', 'build_report',
-           'page_problems', 'symmusic_report']
+__all__ = ['PLOT_SUFFIXES', 'STUDY_FILES', 'RESERVED_PAGES', 'BROWSERS', 'study_folder', 'read_csv_rows', 'read_study',
+           'scaling_plot', 'flat_items', 'source_notebooks_dir', 'notebook_sources', 'render_notebooks', 'build_report',
+           'page_problems', 'symmusic_report', 'find_browser', 'browser_check']
 
 # %% ../nbs/09_report.ipynb #3b2eb05f
 def study_folder(study:str|Path, # a study name under `studies/`, or a path to a study folder
@@ -27,7 +27,7 @@ def study_folder(study:str|Path, # a study name under `studies/`, or a path to a
     return path if path.is_absolute() or len(path.parts) > 1 else stage_dir('studies')/path
 
 PLOT_SUFFIXES = ('.png', '.svg', '.jpg', '.jpeg')
-STUDY_FILES = ('results.csv', 'results.md', 'fits.json', 'fits.md', 'reading.md', 'validity.json', 'validity.md')  # copied into the report's data/
+STUDY_FILES = ('results.csv', 'results.md', 'fits.json', 'fits.md', 'reading.md', 'validity.json', 'validity.md', 'music.json', 'music.md')  # copied into the report's data/
 
 def _number(text:str):
     for kind in (int, float):
@@ -53,7 +53,7 @@ def read_study(folder:Path, # a study folder
         if not path.exists(): notes.append(f"The study wrote no `{name}`."); continue
         try: study[key] = reader(path)
         except Exception as e: notes.append(f"`{name}` could not be read ({type(e).__name__}: {e}).")
-    study['markdown'] = {p.stem: p.read_text() for p in (folder/'results.md', folder/'fits.md', folder/'reading.md', folder/'validity.md') if p.exists()}
+    study['markdown'] = {p.stem: p.read_text() for p in (folder/'results.md', folder/'fits.md', folder/'reading.md', folder/'validity.md', folder/'music.md') if p.exists()}
     study['plots'] = sorted(p for p in folder.glob('plots/*') if p.suffix.lower() in PLOT_SUFFIXES)
     if not study['plots']: notes.append("The study wrote no plots (`plots/*.png|svg`).")
     return study
@@ -211,6 +211,17 @@ def _figure(src:str, caption:str, id:str='') -> str:
     id_attr = f' id="{id}"' if id else ''
     return f'<figure><img src="{html.escape(src)}"{id_attr} alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
 
+def _vocab_html() -> str:
+    "The recorded vocabulary comparison (bench/vocab.json), if this checkout has it."
+    from symmusic.vocab import vocab_table
+    import symmusic
+    path = next((p for p in (home()/'bench'/'vocab.json', Path(symmusic.__file__).resolve().parents[1]/'bench'/'vocab.json') if p.exists()), None)
+    if path is None: return ''
+    v = read_json(path)
+    return (f"<h3>Choosing the Phase 2 model: vocabularies at equal CPU time</h3><p>Each family trained for {v['cpu_seconds']:g} CPU seconds "
+            f"(one thread) on each BPE vocabulary; {v['n_samples']} samples each at temperature 1.0 (from <code>bench/vocab.json</code>, "
+            f"<code>symmusic.vocab.compare_vocabularies</code>).</p>" + _markdown_html(vocab_table(v)))
+
 def _home_body(study:dict, name:str, pages:list[dict], gallery_counts:dict) -> str:
     "The home page's HTML: question, study results read from its files, data, links and how to rebuild."
     main = scaling_plot(study['plots'])
@@ -221,6 +232,7 @@ def _home_body(study:dict, name:str, pages:list[dict], gallery_counts:dict) -> s
     results_html = _markdown_html(study['markdown']['results']) if 'results' in study['markdown'] else results_html
     table_or_note = lambda obj, what: table_html(flat_items(obj)) if obj is not None else _note(f"No {what}.")
     validity_html = _markdown_html(study['markdown']['validity']) if 'validity' in study['markdown'] else table_or_note(study['validity'], 'validity.json')
+    validity_html += _vocab_html()
     fits_html = ''.join(_markdown_html(study['markdown'][k]) for k in ('reading', 'fits') if k in study['markdown'])
     if study['fits'] is not None: fits_html += f'<details><summary>Everything in fits.json</summary>{table_or_note(study["fits"], "fits.json")}</details>'
     fits_html = fits_html or _note("No fits.json.")
@@ -241,6 +253,7 @@ body.symmusic{font-family:system-ui,sans-serif;margin:0;line-height:1.5} body.sy
 main table{border-collapse:collapse;margin:.5em 0;font-size:14px} main td,main th{border:1px solid #ccc;padding:2px 8px;text-align:left} main .anchor-link{display:none}
 .note{background:#fff6db;border-left:4px solid #e0b000;padding:.3em .8em} img.sheet{max-width:100%;display:block;margin:.5em 0;background:white} figure img{max-width:100%}
 pre{background:#f7f7f7;padding:.5em;overflow-x:auto;font-size:13px} section.tune{border-top:2px solid #ddd;margin-top:2em} .kind{font-size:60%;color:#666;font-weight:normal}
+.sheets{display:flex;gap:1em;align-items:flex-start} .sheets>div{flex:1;min-width:0} .sheets h3{font-size:13px;color:#666;margin:.3em 0} .facts{display:flex;gap:1.5em;flex-wrap:wrap;align-items:flex-start}
 """
 
 def _nav(pages:list[dict]) -> str:
@@ -276,10 +289,18 @@ def _check_out(out:Path):
         raise ValueError(f"out={str(out)!r} exists and is not a symmusic report (no report.json): give a new or empty folder")
 
 # %% ../nbs/09_report.ipynb #ef1b5572
+def _gallery_summary(study:dict, notes:list[str]) -> str:
+    "What the gallery opens with: the validity and musical-measure tables, their plot, and the counts of the samples."
+    parts = [_note(n) for n in [order_note(study), *notes] if n]
+    if 'validity' in study['markdown']: parts.append('<details open><summary>Validity and test loss</summary>' + _markdown_html(study['markdown']['validity']) + '</details>')
+    else: parts.append(_note("No validity.md: the evaluate stage has not run."))
+    if (Path(study['folder'])/'plots'/'music_metrics.png').exists(): parts.append(_figure('plots/music_metrics.png', 'musical measures: samples beside real test tunes'))
+    return '<h2>Before listening: the numbers</h2>' + ''.join(parts) + '<h2>The tunes</h2>'
+
 def build_report(study:str|Path='demo', # a study name under `studies/`, or a path to a study folder
                  out:str|Path|None=None, # the report folder (default: `stage_dir('report')/<study>`)
                  notebooks:str='*', # glob: which notebooks become pages
-                 n_samples:int=6, n_real:int=3, # generated samples and real tunes in the gallery
+                 n_samples:int=8, n_real:int=4, # generated samples and real tunes in the gallery
                  n_audio:int=6, audio_seconds:float=20, # audio clips: how many, how long
                  corpus:str|Path|None=None, # corpus folder for the real tunes (default: music21's tunes)
                 ) -> Path:
@@ -297,9 +318,10 @@ def build_report(study:str|Path='demo', # a study name under `studies/`, or a pa
         for name in STUDY_FILES:
             if (folder/name).exists(): shutil.copy(folder/name, tmp/'data'/name)
         samples, sample_notes = study_samples(study, n_samples)
-        reals = real_tunes(n_real, corpus); check_tiers(samples + reals)
+        reals = study_real_tunes(study, n_real) if (folder/'real_test_tunes.json').exists() else real_tunes(n_real, corpus)
+        check_tiers(samples + reals)
         nav, name = _nav(pages), folder.name
-        gallery = ''.join(map(_note, sample_notes)) + gallery_html(samples + reals, tmp, n_audio, audio_seconds)
+        gallery = gallery_html(samples + reals, tmp, n_audio, audio_seconds, _gallery_summary(study, sample_notes))
         atomic_write(tmp/'gallery.html', _page(f'Gallery: study {name}', gallery, nav))
         home = _home_body(study, name, pages, {'generated': len(samples), 'real': len(reals)}) + ''.join(map(_note, page_notes))
         atomic_write(tmp/'index.html', _page(f'symmusic report: study {name}', home, nav))
@@ -345,3 +367,37 @@ def symmusic_report(study:str='demo', # a study name under studies/, or a path t
     report = build_report(study, out, notebooks)
     for note in read_json(report/'report.json')['notes']: print(f'note: {note}', file=sys.stderr)
     print(report/'index.html')
+
+# %% ../nbs/09_report.ipynb #314f64bb
+BROWSERS = ('chromium', 'chromium-browser', 'google-chrome')
+
+def find_browser() -> str:
+    "The path of a Chromium-like browser, or `ToolNotFound` saying how to install one."
+    for name in BROWSERS:
+        if shutil.which(name): return shutil.which(name)
+    raise ToolNotFound(f"no headless browser ({', '.join(BROWSERS)}) is installed; install it with: {TOOL_HINTS['chromium']}")
+
+def _headless(args:list, profile:Path, timeout:float=120) -> ToolResult:
+    return run_tool([find_browser(), '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                     '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                     f'--user-data-dir={profile}', *args], timeout=timeout)
+
+# %% ../nbs/09_report.ipynb #888ea9c3
+def browser_check(report:Path, # a report folder
+                  screenshots:tuple=('index.html', 'gallery.html'), # pages to photograph into `report/screenshots/`
+                 ) -> dict:
+    "Open every page of `report` in headless Chromium; return the problems found and the screenshots taken."
+    report, problems, shots = Path(report).resolve(), [], []
+    with tempfile.TemporaryDirectory() as profile:
+        for page in sorted(report.glob('*.html')):
+            r = _headless(['--dump-dom', page.as_uri()], Path(profile))
+            if not r.ok or '<body' not in r.stdout: problems.append(f"{page.name} did not load: {r.stderr.strip()[-300:]}"); continue
+            problems += page_problems(page, r.stdout)
+            if page.name == 'index.html' and 'id="scaling-plot"' not in r.stdout: problems.append("index.html shows no scaling plot")
+        (report/'screenshots').mkdir(exist_ok=True)
+        for name in screenshots:
+            shot = report/'screenshots'/f'{Path(name).stem}.png'
+            _headless([f'--screenshot={shot}', '--window-size=1280,2000', (report/name).as_uri()], Path(profile))
+            if shot.exists(): shots.append(shot)
+            else: problems.append(f"no screenshot of {name}")
+    return dict(pages=len(list(report.glob('*.html'))), problems=problems, screenshots=shots)

@@ -157,7 +157,8 @@ _WSD = dict(schedule='wsd', cooldown_frac=0.2)
 
 SWEEPS = {  # runs: (arch, size); seeds: size -> seeds per family; learning_rates: the preset whose tuned rates it uses
             # source: the corpus of its datasets; train: nbs/train.ipynb parameters; workers: runs at a time; threads: per run
-            # lr_grid: the rates a tuning preset tries; phase2: the BPE run (GPT size, train parameters) and its evaluation
+            # lr_grid: the rates a tuning preset tries; phase2: the BPE run (arch, default GPT; size; vocab_size, default 4096;
+            #         threads; train parameters) and its evaluation
             # budgets: the N x D grid (one WSD trunk per size, cooldown branches for the shorter budgets); cosine_check: cosine runs to compare
     'paper': {'runs': [(a, s) for a in _FAMILIES for s in ('tiny', 'small', 'medium', 'large', 'xl')], 'source': 'lmd',
               'learning_rates': 'paper-lr', 'budgets': (25_000_000, 50_000_000, 100_000_000),
@@ -170,8 +171,9 @@ SWEEPS = {  # runs: (arch, size); seeds: size -> seeds per family; learning_rate
                  'train': {**_PAPER_TRAIN, 'tokens': 25_000_000}},
     'demo': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'seeds': {'c0': 3, 'c1': 3}, 'source': 'music21',
              'learning_rates': 'demo-lr', 'workers': 2, 'threads': 1, 'timeout': 1800, 'train': _DEMO_TRAIN,
-             'phase2': {'size': 'c3', 'train': dict(tokens=2**20, block_size=256),
-                        'evaluate': dict(n_samples=24, n_prompted=8, max_new_tokens=512, n_real=60)}},
+             'phase2': {'arch': 'lstm', 'size': 'c4', 'vocab_size': 512, 'threads': 1,  # chosen in 08b_vocab
+                        'train': dict(tokens=2**22, batch_size=32, block_size=256, eval_interval=128),
+                        'evaluate': dict(n_samples=256, n_prompted=8, max_new_tokens=1200, n_real=200, tuned={'temperature': 0.8}, n_tuned=64)}},
     'demo-lr': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'lr_grid': (1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2), 'lr_extend': 6,
                 'workers': 2, 'threads': 1, 'timeout': 1800, 'train': {**_DEMO_TRAIN, 'tokens': 2**19}},
     'frontier': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'learning_rates': 'demo-lr',
@@ -240,17 +242,17 @@ def _given(overrides:dict) -> dict: return {k: v for k, v in overrides.items() i
 
 def phase2_plan(preset:str, # a key of `SWEEPS`
                 data:str|Path, # the Phase 2 (BPE) dataset: a folder or a name under datasets/
-                size:str|None=None, # GPT size (None: the preset's)
+                size:str|None=None, # model size (None: the preset's)
                 **overrides, # other `nbs/train.ipynb` parameters, e.g. tokens=, block_size=; None keeps the preset's
                ) -> dict:
-    "The Phase 2 run of `preset`, one GPT on the BPE data, as a `sweep_plan` entry for `run_runs`."
+    "The Phase 2 run of `preset`, one model (the preset's `arch`, GPT by default) on the BPE data, as a `sweep_plan` entry for `run_runs`."
     from symmusic.models import SIZES
-    cfg = _preset(preset)['phase2']; size = size or cfg['size']
-    if size not in SIZES['gpt']: raise ValueError(f"Phase 2 size {size!r} is not a GPT size; choose one of {list(SIZES['gpt'])}")
+    cfg = _preset(preset)['phase2']; size = size or cfg['size']; arch = cfg.get('arch', 'gpt')
+    if size not in SIZES[arch]: raise ValueError(f"Phase 2 size {size!r} is not a {arch.upper()} size; choose one of {list(SIZES[arch])}")
     base = {**_preset(preset)['train'], **cfg['train']}
     changed = {k: v for k, v in sorted(_given(overrides).items()) if base.get(k) != v}
-    name = '-'.join([f'{preset}-bpe-gpt-{size}'] + [f'{k}{v}' for k, v in changed.items()])
-    return {'name': name, 'arch': 'gpt', 'size': size, 'params': {**base, **changed, 'arch': 'gpt', 'size': size, 'data': str(data)}}
+    name = '-'.join([f'{preset}-bpe-{arch}-{size}'] + [f'{k}{v}' for k, v in changed.items()])
+    return {'name': name, 'arch': arch, 'size': size, 'params': {**base, **changed, 'arch': arch, 'size': size, 'data': str(data)}}
 
 def phase2_evaluation(preset:str, # a key of `SWEEPS`
                       **overrides, # n_samples=, n_prompted=, max_new_tokens=, n_real=; None keeps the preset's
