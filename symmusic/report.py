@@ -27,7 +27,8 @@ def study_folder(study:str|Path, # a study name under `studies/`, or a path to a
     return path if path.is_absolute() or len(path.parts) > 1 else stage_dir('studies')/path
 
 PLOT_SUFFIXES = ('.png', '.svg', '.jpg', '.jpeg')
-STUDY_FILES = ('results.csv', 'results.md', 'fits.json', 'fits.md', 'reading.md', 'validity.json', 'validity.md', 'music.json', 'music.md')  # copied into the report's data/
+STUDY_FILES = ('results.csv', 'results.md', 'fits.json', 'fits.md', 'reading.md', 'validity.json', 'validity.md', 'music.json', 'music.md',
+               'frontier.json', 'frontier.md', 'learning_rates.md')  # copied into the report's data/
 
 def _number(text:str):
     for kind in (int, float):
@@ -53,7 +54,8 @@ def read_study(folder:Path, # a study folder
         if not path.exists(): notes.append(f"The study wrote no `{name}`."); continue
         try: study[key] = reader(path)
         except Exception as e: notes.append(f"`{name}` could not be read ({type(e).__name__}: {e}).")
-    study['markdown'] = {p.stem: p.read_text() for p in (folder/'results.md', folder/'fits.md', folder/'reading.md', folder/'validity.md', folder/'music.md') if p.exists()}
+    study['markdown'] = {p.stem: p.read_text() for p in (folder/'results.md', folder/'fits.md', folder/'reading.md', folder/'validity.md', folder/'music.md',
+                                                         folder/'frontier.md', folder/'learning_rates.md') if p.exists()}
     study['plots'] = sorted(p for p in folder.glob('plots/*') if p.suffix.lower() in PLOT_SUFFIXES)
     if not study['plots']: notes.append("The study wrote no plots (`plots/*.png|svg`).")
     return study
@@ -236,11 +238,17 @@ def _home_body(study:dict, name:str, pages:list[dict], gallery_counts:dict) -> s
     fits_html = ''.join(_markdown_html(study['markdown'][k]) for k in ('reading', 'fits') if k in study['markdown'])
     if study['fits'] is not None: fits_html += f'<details><summary>Everything in fits.json</summary>{table_or_note(study["fits"], "fits.json")}</details>'
     fits_html = fits_html or _note("No fits.json.")
+    if 'learning_rates' in study['markdown']:
+        fits_html += '<h4>Learning rates, tuned per family and size</h4>' + _markdown_html(study['markdown']['learning_rates'])
+    frontier_plots = [p for p in study['plots'] if p.stem in ('frontier', 'isoflop') and p.suffix == '.png']
+    frontier_html = (f"<h3>The compute frontier</h3>{_markdown_html(study['markdown']['frontier'])}"
+                     + ''.join(_figure(f'plots/{p.name}', p.name) for p in frontier_plots)) if 'frontier' in study['markdown'] else ''
+    others = ''.join(_figure(f'plots/{p.name}', p.name) for p in study['plots'] if p != main and p.stem not in ('frontier', 'isoflop'))
     links = ''.join(f'<li><a href="{p["page"]}">{html.escape(p["title"])}</a></li>' for p in pages)
     files = ', '.join(f'<a href="data/{n}">{n}</a>' for n in STUDY_FILES if (study['folder']/n).exists())
     rebuild = f"make demo                        # rerun the demo study, then this report\nsymmusic_report --study {name}   # rebuild this report from studies/{name}"
     return (f'{_intro_html()}<h2>Study <code>{html.escape(name)}</code></h2>{"".join(_note(n) for n in study["notes"])}'
-            f'<h3>Scaling</h3>{plot}<h3>Fits</h3>{fits_html}'
+            f'<h3>Scaling</h3>{plot}<h3>Fits</h3>{fits_html}{frontier_html}'
             f'<h3>Validity of generated tunes</h3>{validity_html}'
             f'<h3>Results: one row per run</h3>{results_html}<h2>Data</h2>{_data_html(results)}'
             f'{"<h2>More plots</h2>" + others if others else ""}'
