@@ -178,7 +178,9 @@ SWEEPS = {  # runs: (arch, size); seeds: size -> seeds per family; learning_rate
                 'workers': 2, 'threads': 1, 'timeout': 1800, 'train': {**_DEMO_TRAIN, 'tokens': 2**19}},
     'frontier': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'learning_rates': 'demo-lr',
                  'budgets': (2**18, 2**19, 2**20, 2**21, 2**22), 'cosine_check': {'sizes': ('c1', 'c2'), 'tokens': 2**20, 'seeds': 3},
-                 'workers': 2, 'threads': 1, 'timeout': 3600, 'train': {**_DEMO_TRAIN, **_WSD, 'warmup_steps': 16, 'eval_interval': 128}},
+                 'workers': 2, 'threads': 1, 'timeout': 3600, 'train': {**_DEMO_TRAIN, **_WSD, 'warmup_steps': 16, 'eval_interval': 128},
+                 'phase2': {'size': 'c1', 'train': dict(tokens=2**15, block_size=128, schedule='cosine', warmup_steps=None),  # the smoke check of the path
+                            'evaluate': dict(n_samples=8, n_prompted=4, max_new_tokens=256, n_real=20)}},
     'smoke': {'runs': [(a, s) for a in _FAMILIES for s in ('c0', 'c1')], 'source': 'music21', 'workers': 2, 'threads': 1, 'timeout': 300,
               'budgets': (24 * 8 * 64, 48 * 8 * 64), 'cosine_check': {'sizes': ('c0',), 'tokens': 24 * 8 * 64, 'seeds': 2},
               'train': dict(tokens=48 * 8 * 64, batch_size=8, block_size=64, learning_rate=3e-3, eval_interval=16, eval_tokens=4096,
