@@ -333,6 +333,7 @@ def run_tool(args:list, # program and its arguments, e.g. ['abc2midi', 'tune.abc
              timeout:float=60, # seconds before the program and its children are killed
              cwd:str|Path|None=None, # working folder
              input:str|None=None, # text sent to its stdin
+             env:dict|None=None, # environment variables to set for it, over this process's
             ) -> ToolResult:
     "Run an external program under a timeout; raise `ToolNotFound` if it is missing."
     args = [str(a) for a in args]
@@ -340,7 +341,8 @@ def run_tool(args:list, # program and its arguments, e.g. ['abc2midi', 'tune.abc
     if STOPPING.is_set(): raise KeyboardInterrupt(f"not starting {args[0]}: stopping")
     t0 = time.perf_counter()
     proc = subprocess.Popen([exe, *args[1:]], cwd=cwd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            env={**os.environ, **env} if env else None)
     _CHILDREN.add(proc.pid)
     try:
         out, err = proc.communicate(input.encode() if input is not None else None, timeout=timeout)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06a_scaling.ipynb #50623c38
 from __future__ import annotations
-import contextlib, csv, io, os, sys, time
+import csv, io, os, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -291,28 +291,17 @@ def _notebook_error(nb:Path) -> str|None:
         for out in cell.get('outputs', []):
             if out.get('output_type') == 'error': return f"{out['ename']}: {out['evalue']}"
 
-def _execute_run(nb:Path, params:dict, out_nb:Path, timeout:float) -> str|None:
+def _execute_run(nb:Path, params:dict, out_nb:Path, timeout:float, threads:int|None=None) -> str|None:
     "Execute `nb` with `params` into `out_nb` with papermill in its own process; the error as text, or None on success."
     import sys, yaml  # papermill reads its parameters as YAML; safe_dump keeps every float a float
     out_nb.parent.mkdir(parents=True, exist_ok=True)
     r = run_tool([sys.executable, '-m', 'papermill', nb, out_nb, '-y', yaml.safe_dump(params), '-k', 'python3', '--cwd', nb.parent,
-                  '--no-progress-bar'], timeout=timeout)
+                  '--no-progress-bar'], timeout=timeout, env={k: str(threads) for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')} if threads else None)
     if r.ok: return None
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     return _notebook_error(out_nb) or (f'timed out after {timeout:.0f} s' if r.timed_out else (lines[-1] if lines else f'exit code {r.returncode}'))
 
 # %% ../nbs/06a_scaling.ipynb #7807f0f0
-@contextlib.contextmanager
-def _torch_threads(threads:int|None):
-    "Set the thread count that child processes' torch (OpenMP, MKL) starts with; None leaves it alone."
-    keys, saved = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'), {k: os.environ.get(k) for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')}
-    if threads: os.environ.update({k: str(threads) for k in keys})
-    try: yield
-    finally:
-        for k, v in saved.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
-
 def run_runs(plan:list[dict], # from `sweep_plan`
              notebooks_dir:Path, # where executed notebooks are kept
              force:bool=False, # retrain finished runs
@@ -327,18 +316,17 @@ def run_runs(plan:list[dict], # from `sweep_plan`
         run_dir, out_nb, t0 = stage_dir('runs')/run['name'], Path(notebooks_dir)/f"{run['name']}.ipynb", time.perf_counter()
         if _finished(run_dir, run['params']) and not force: status, error = 'skipped', None
         else:
-            error = _execute_run(nb, {**run['params'], 'out_dir': str(run_dir), 'force': force}, out_nb, timeout)
+            error = _execute_run(nb, {**run['params'], 'out_dir': str(run_dir), 'force': force}, out_nb, timeout, threads)
             status = 'failed' if error else 'trained'
             if out_nb.exists() and run_dir.exists(): atomic_write(run_dir/'train.ipynb', out_nb.read_bytes())
         done.append(run['name'])
         log(f"[{len(done)}/{len(plan)}] {run['name']}: {status} ({time.perf_counter() - t0:.0f} s)" + (f": {error}" if error else ''))
         return {'name': run['name'], 'arch': run['arch'], 'size': run['size'], 'role': run.get('role', 'run'), 'status': status, 'error': error,
                 'seconds': round(time.perf_counter() - t0, 1), 'run_dir': str(run_dir), 'notebook': str(out_nb)}
-    with _torch_threads(threads):
-        pool = ThreadPoolExecutor(workers)
-        try: return list(pool.map(one, plan))
-        except BaseException: stop_children(); raise  # Ctrl-C or SIGTERM: every run's papermill, kernel and training stop now
-        finally: pool.shutdown(wait=True, cancel_futures=True); STOPPING.clear()
+    pool = ThreadPoolExecutor(workers)
+    try: return list(pool.map(one, plan))
+    except BaseException: stop_children(); raise  # Ctrl-C or SIGTERM: every run's papermill, kernel and training stop now
+    finally: pool.shutdown(wait=True, cancel_futures=True); STOPPING.clear()
 
 # %% ../nbs/06a_scaling.ipynb #40fb87e5
 def analyze_study(study_dir:str|Path, # the study folder to write
