@@ -154,6 +154,8 @@ def main():
                OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
     if not args.only:
         ok, msg = check_docs(env); record('docs: nbdev can process every notebook', ok, msg)
+    # the corpus every notebook reads is built once here, not by two notebooks at once
+    subprocess.run([sys.executable, '-c', "from symmusic.convert import build_corpus; build_corpus('music21')"], cwd=ROOT, env=env, timeout=600)
     notebooks = sorted(p for p in NBS.glob('*.ipynb') if p.name not in ENTRY_POINTS and args.only in p.name)
     with ThreadPoolExecutor(args.workers) as ex:
         futs = {nb: ex.submit(run_notebook, nb, args.slow, env) for nb in notebooks}

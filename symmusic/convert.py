@@ -4,7 +4,7 @@
 
 # %% ../nbs/01a_convert.ipynb #683e4395
 from __future__ import annotations
-import itertools, json, os, re, shutil, tempfile, time
+import itertools, json, os, re, shutil, tempfile, threading, time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, asdict
@@ -68,7 +68,7 @@ def write_corpus(path:str|Path, # the corpus folder
                 ) -> Path:
     "Write `tunes` to `path/tunes.jsonl` and a summary `corpus.json`, atomically."
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    tmp = path/'.tunes.jsonl.tmp'
+    tmp = path/f'.tunes.jsonl.{os.getpid()}.{threading.get_ident()}.tmp'  # two builders at once each write their own, then one wins whole
     n_tunes = n_chars = 0
     with open(tmp, 'w') as f:
         for t in tunes:
