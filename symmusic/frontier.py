@@ -193,11 +193,11 @@ _COLORS = {'gpt': 'tab:blue', 'lstm': 'tab:orange'}
 
 def plot_isoflop(rows:list[dict]) -> Figure:
     "Loss against size at each compute level (interpolated along each size's budgets), with the IsoFLOP minima."
-    archs = sorted({r['arch'] for r in rows})
+    from matplotlib import colormaps
+    archs, cmap = sorted({r['arch'] for r in rows}), colormaps['viridis']
     fig = Figure(figsize=(5.5 * len(archs), 4)); axes = fig.subplots(1, len(archs), squeeze=False)[0]
     for ax, arch in zip(axes, archs):
         levels = isoflop_points([r for r in rows if r['arch'] == arch])
-        cmap = __import__('matplotlib').colormaps['viridis']
         for i, l in enumerate(levels):
             if len(l['n_params']) < 2: continue
             color = cmap(i / max(1, len(levels) - 1))

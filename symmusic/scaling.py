@@ -424,9 +424,10 @@ def check_plan(plan:list[dict], # from `sweep_plan`, each with its `data`
     problems = []
     for run in plan:
         cfg = TrainConfig.from_params(run['params'])
-        n_train, per_step = dataset_meta(resolve_data(cfg.data))['splits']['train']['n_tokens'], cfg.batch_size * cfg.block_size * cfg.grad_accum
+        data_dir, per_step = resolve_data(cfg.data), cfg.batch_size * cfg.block_size * cfg.grad_accum
+        n_train = dataset_meta(data_dir)['splits']['train']['n_tokens']
         epochs = cfg.tokens // per_step * per_step / n_train
-        if epochs > cfg.max_epochs: problems.append(f"{run['name']}: " + epochs_error(cfg.tokens, epochs, resolve_data(cfg.data), n_train, cfg.max_epochs))
+        if epochs > cfg.max_epochs: problems.append(f"{run['name']}: " + epochs_error(cfg.tokens, epochs, data_dir, n_train, cfg.max_epochs))
         diff = None if force else _differences(stage_dir('runs')/run['name'], run['params'])
         if diff: problems.append(f"{run['name']}: a finished run with other parameters {diff} (saved, asked); retrain with force=True (--force)")
     if problems: raise ValueError("the sweep cannot start:\n" + '\n'.join(problems))
