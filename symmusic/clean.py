@@ -16,9 +16,9 @@ from .convert import Tune, build_corpus, iter_tunes
 
 # %% auto #0
 __all__ = ['CLEAN_RULES', 'SPLITS', 'EOT', 'PHASE_PARAMS', 'normalize_newlines', 'normalize_whitespace', 'drop_path_titles',
-           'drop_comments', 'clean_abc', 'split_header', 'has_music', 'tune_split', 'gzip_ratio', 'find_corpus',
-           'corpus_gzip_ratios', 'gzip_threshold_table', 'plot_gzip_ratios', 'resolve_gzip_threshold',
-           'trim_leading_silence', 'split_long_tune', 'phase_params', 'clean_tunes']
+           'drop_comments', 'drop_misused_instructions', 'clean_abc', 'split_header', 'has_music', 'tune_split',
+           'gzip_ratio', 'find_corpus', 'corpus_gzip_ratios', 'gzip_threshold_table', 'plot_gzip_ratios',
+           'resolve_gzip_threshold', 'trim_leading_silence', 'split_long_tune', 'phase_params', 'clean_tunes']
 
 # %% ../nbs/02_clean.ipynb #ed81e8fb
 def normalize_newlines(abc:str # one tune's ABC text
@@ -58,8 +58,16 @@ def drop_comments(abc:str # one tune's ABC text
         if stripped or not line.strip(): lines.append(stripped)  # drop lines that were only a comment
     return '\n'.join(lines)
 
+# %% ../nbs/02_clean.ipynb #b0bf6d2c
+_MISUSED_INSTRUCTION = re.compile(r'^I:(?! *[A-Za-z][A-Za-z0-9-]+(?: |$)).*(?:\n|$)', re.M)
+
+def drop_misused_instructions(abc:str # one tune's ABC text
+                             ) -> str:
+    "Remove `I:` lines that hold no instruction (a directive name), such as Aird's repeat plans `I: :: ||`."
+    return _MISUSED_INSTRUCTION.sub('', abc)
+
 # %% ../nbs/02_clean.ipynb #54ab9cf3
-CLEAN_RULES = (normalize_newlines, normalize_whitespace, drop_comments, drop_path_titles)
+CLEAN_RULES = (normalize_newlines, normalize_whitespace, drop_comments, drop_path_titles, drop_misused_instructions)
 
 def clean_abc(abc:str, # one tune's ABC text
               rules:Iterable=CLEAN_RULES, # functions str -> str, applied in order

@@ -190,7 +190,7 @@ def _build_tokenizer(phase:int, work:Path, stats:dict, vocab_size:int):
     return tokenizer
 
 # %% ../nbs/03_tokenize.ipynb #19f7e6b5
-DATASET_VERSION = 2  # 2: splits by duplicate group, BPE merges never span <|endoftext|>
+DATASET_VERSION = 3  # 2: splits by duplicate group, BPE merges never span <|endoftext|>; 3: misused I: lines dropped
 
 def _is_current(out:Path) -> bool:
     "Whether a finished dataset was written by this version of the rules; an older one is rebuilt."
