@@ -377,7 +377,7 @@ def need_tools(*names:str, # programs, e.g. 'abc2midi', 'midi2abc'
     "True when every program in `names` is installed; otherwise `what` is skipped (`skip_test`) and the answer is False."
     missing = [n for n in names if shutil.which(n) is None]
     if missing:
-        hints = '; '.join(TOOL_HINTS.get(n, f'install {n}') for n in missing)
+        hints = '; '.join(dict.fromkeys(TOOL_HINTS.get(n, f'install {n}') for n in missing))  # each once
         skip_test(what, f"{', '.join(missing)} not installed ({hints})", missing)
     return not missing
 
