@@ -55,6 +55,13 @@ def read(path:Path, problems:list):
     except FileNotFoundError: problems.append(f"{path}: missing")
     except json.JSONDecodeError as e: problems.append(f"{path}: not JSON ({e})")
 
+def read_valid(path:Path, spec) -> tuple:
+    "(the JSON at `path`, or None unless it exists and follows `spec`; the problems with it)."
+    problems = []
+    obj = read(path, problems)
+    if obj is not None: problems += [f"{path.name}{p[len('$'):]}" for p in schema_problems(obj, spec, '$')]
+    return (None if problems else obj), problems
+
 def planned_runs(preset:str) -> list[dict]:
     "Every run the preset plans: the sweep's and, if it has one, the Phase 2 model."
     from symmusic.scaling import SWEEPS, phase2_plan, sweep_plan
@@ -84,11 +91,8 @@ def run_problems(preset:str, runs_dir:Path, study_dir:Path) -> list[str]:
 
 def fits_problems(preset:str, path:Path) -> list[str]:
     "fits.json in its schema, with a fit for each family and as many points as the family has sizes."
-    problems = []
-    fits = read(path, problems)
+    fits, problems = read_valid(path, FITS)
     if fits is None: return problems
-    problems += [f"fits.json{p[len('$'):]}" for p in schema_problems(fits, FITS, '$')]
-    if problems: return problems
     sizes = {}
     for run in planned_runs(preset):
         if run.get('role') in ('run', 'trunk'): sizes.setdefault(run['arch'], set()).add(run['size'])
@@ -104,11 +108,8 @@ def fits_problems(preset:str, path:Path) -> list[str]:
 def validity_problems(preset:str, path:Path) -> list[str]:
     "validity.json in its schema (samples.<group>.validity.<tier>.percent), counting the samples the preset asks for."
     from symmusic.scaling import phase2_evaluation
-    problems = []
-    v = read(path, problems)
+    v, problems = read_valid(path, VALIDITY)
     if v is None: return problems
-    problems += [f"validity.json{p[len('$'):]}" for p in schema_problems(v, VALIDITY, '$')]
-    if problems: return problems
     asked = phase2_evaluation(preset)
     groups = {'all samples': asked['n_samples'] + asked['n_prompted'], 'unconditional': asked['n_samples'],
               'prompted': asked['n_prompted']}
