@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""The test suite: consistency checks, then every notebook's tests, run by nbdev_test, then the smoke study.
+"""The test suite: consistency checks, every notebook's tests (run by nbdev_test), the smoke study.
 
-Each check and each notebook is one test unit, and so is each part of a notebook's tests that did not run here
-(`symmusic.core.skip_test`, usually through `need_tools`): it is listed with its reason and counted as skipped, or,
-with CI=true (where the tools are installed), as failed when a missing program is the reason.
-The last line is `N passed, N failed, N skipped`.
-Each run gets a fresh temporary SYMMUSIC_HOME, deleted when everything passed and kept (its path printed) otherwise;
-SYMMUSIC_TEST_HOME names a folder to use (and keep) instead.
+Each check and each notebook is one test unit, and so is each part of a notebook's tests that did
+not run here (`symmusic.core.skip_test`, usually through `need_tools`): it is listed with its reason
+and counted as skipped or, with CI=true (where the tools are installed), as failed when a missing
+program is the reason. The last line is `N passed, N failed, N skipped`.
+Each run gets a fresh temporary SYMMUSIC_HOME, deleted when everything passed and kept (its path
+printed) otherwise; SYMMUSIC_TEST_HOME names a folder to use, and keep, instead.
 Usage: python .ci/tests.py [--slow] [--only PATTERN] [--workers N] [--no-fresh-venv]
 """
 import argparse, configparser, hashlib, json, os, re, shutil, subprocess, sys, tempfile, time
@@ -128,11 +128,12 @@ def check_docs(env):
     return not problems, '\n'.join(problems)
 
 def run_notebook(path, slow, env, skips_file):
-    "Run one notebook's tests; its skipped parts are appended to `skips_file` (`symmusic.core.skip_test`)."
+    "Run one notebook's tests; its skipped parts go to `skips_file` (`symmusic.core.skip_test`)."
     cmd = [str(BIN/'nbdev_test'), '--path', str(path), '--do_print']
     if slow: cmd += ['--flags', 'slow']
     t0 = time.time()
-    try: r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800, env=dict(env, SYMMUSIC_SKIPS=str(skips_file)))
+    env = dict(env, SYMMUSIC_SKIPS=str(skips_file))
+    try: r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800, env=env)
     except subprocess.TimeoutExpired: return False, f"timed out after 1800 s", time.time()-t0
     ok = r.returncode == 0 and 'Success' in r.stdout
     return ok, (r.stdout + r.stderr)[-6000:], time.time()-t0
@@ -143,7 +144,7 @@ def read_skips(path) -> list[dict]:
     records = [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
     return list({json.dumps(r, sort_keys=True): r for r in records}.values())
 
-# what the shared home holds before notebooks run side by side: built once here, not by several notebooks at once
+# what several notebooks read: built once, before they run side by side, not by each at once
 SHARED_DATA = """
 from symmusic.convert import build_corpus
 from symmusic.tokenize import prepare_dataset
@@ -152,8 +153,9 @@ for phase in (1, 2): print(prepare_dataset(phase, 'music21', progress=False))
 """
 
 def build_shared_data(env):
-    "The music21 corpus and its character and BPE datasets (music21-char, music21-bpe), which several notebooks read."
-    try: r = subprocess.run([sys.executable, '-c', SHARED_DATA], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    "The music21 corpus and its character and BPE datasets (music21-char, music21-bpe)."
+    cmd = [sys.executable, '-c', SHARED_DATA]
+    try: r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
     except subprocess.TimeoutExpired: return False, "timed out after 1200 s"
     return r.returncode == 0, (r.stdout + r.stderr)[-3000:] if r.returncode else ''
 
@@ -163,10 +165,12 @@ print(settings.default.derandomize, settings(max_examples=5, deadline=None).dera
 """
 
 def check_hypothesis_ci():
-    "Under CI=true, hypothesis (its built-in 'ci' profile) tries the same examples on every run, decorated tests too."
-    r = subprocess.run([sys.executable, '-c', HYPOTHESIS_CHILD], capture_output=True, text=True, timeout=120, env=dict(os.environ, CI='true'))
+    "Under CI=true, hypothesis (its built-in 'ci' profile) tries the same examples on every run."
+    r = subprocess.run([sys.executable, '-c', HYPOTHESIS_CHILD], capture_output=True, text=True,
+                       timeout=120, env=dict(os.environ, CI='true'))
     if r.returncode: return False, r.stderr[-2000:]
-    return r.stdout.split() == ['True', 'True'], f"with CI=true, derandomize is {r.stdout.strip()} (default profile, a @settings test)"
+    said = f"with CI=true, derandomize is {r.stdout.strip()} (default profile, a @settings test)"
+    return r.stdout.split() == ['True', 'True'], said
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
@@ -178,18 +182,22 @@ def main():
     in_ci = os.environ.get('CI', '').lower() == 'true'
     results = []  # (unit, 'pass' | 'fail' | 'skip', message)
     def record(name, ok, msg='', secs=0.):
-        results.append((name, 'pass' if ok else 'fail', msg)); print(f"{'PASS' if ok else 'FAIL'} {name}" + (f" ({secs:.0f} s)" if secs else ''), flush=True)
+        results.append((name, 'pass' if ok else 'fail', msg))
+        took = f" ({secs:.0f} s)" if secs else ''
+        print(f"{'PASS' if ok else 'FAIL'} {name}{took}", flush=True)
         if not ok and msg: print('    ' + msg.replace('\n', '\n    '), flush=True)
     def record_skip(name, skip):
-        why = skip['why']
-        if in_ci and skip.get('tools'):  # CI installs the tools: a missing one is a broken set-up, not a skip
-            return record(name, False, f"CI=true, and the test did not run: {why}")
-        results.append((name, 'skip', why)); print(f"SKIP {name}: {why}", flush=True)
+        if in_ci and skip.get('tools'):  # CI installs the tools: one missing is a broken set-up
+            return record(name, False, f"CI=true, and the test did not run: {skip['why']}")
+        results.append((name, 'skip', skip['why']))
+        print(f"SKIP {name}: {skip['why']}", flush=True)
     given_home = os.environ.get('SYMMUSIC_TEST_HOME')
-    test_home = Path(given_home).resolve() if given_home else Path(tempfile.mkdtemp(prefix='symmusic-test-home-'))
-    print(f"test home: {test_home}" + (" (SYMMUSIC_TEST_HOME)" if given_home else " (fresh)"), flush=True)
+    fresh = Path(tempfile.mkdtemp(prefix='symmusic-test-home-')) if not given_home else None
+    test_home = fresh or Path(given_home).resolve()
+    print(f"test home: {test_home} ({'fresh' if fresh else 'SYMMUSIC_TEST_HOME'})", flush=True)
     skips_dir = test_home/'.suite-skips'
-    shutil.rmtree(skips_dir, ignore_errors=True); skips_dir.mkdir(parents=True)
+    shutil.rmtree(skips_dir, ignore_errors=True)
+    skips_dir.mkdir(parents=True)
     if not args.only:
         for name, check in [('export: symmusic/ matches nbs/', check_export), ('clean: nbs/ are clean', check_clean),
                             ('papermill: entry points keep their parameters tag', check_parameters_tags),
@@ -205,21 +213,30 @@ def main():
         ok, msg = check_docs(env); record('docs: nbdev can process every notebook', ok, msg)
     notebooks = sorted(p for p in NBS.glob('*.ipynb') if p.name not in ENTRY_POINTS and args.only in p.name)
     if len(notebooks) > 1 or not args.only:
-        t0 = time.time(); ok, msg = build_shared_data(env)
-        record('shared data: the music21 corpus, music21-char and music21-bpe, built before notebooks run side by side', ok, msg, time.time() - t0)
-    with ThreadPoolExecutor(args.workers) as ex:
-        futs = {nb: ex.submit(run_notebook, nb, args.slow, env, skips_dir/f'{nb.stem}.jsonl') for nb in notebooks}
-        for nb, fut in futs.items():
-            ok, msg, secs = fut.result(); record(f"notebook {nb.name}", ok, msg, secs)
-            for skip in read_skips(skips_dir/f'{nb.stem}.jsonl'): record_skip(f"notebook {nb.name}: {skip['what']}", skip)
-    if not args.only:  # the main job, study.ipynb, end to end through papermill on the smoke preset (a few minutes)
         t0 = time.time()
-        r = subprocess.run([sys.executable, str(ROOT/'.ci'/'demo.py'), 'smoke'], cwd=ROOT, capture_output=True, text=True, env=env)
-        record('papermill study.ipynb -p preset smoke', r.returncode == 0, (r.stdout + r.stderr)[-6000:], time.time() - t0)
+        ok, msg = build_shared_data(env)
+        record('shared data: the music21 corpus, music21-char and music21-bpe, built once',
+               ok, msg, time.time() - t0)
+    with ThreadPoolExecutor(args.workers) as ex:
+        skips = {nb: skips_dir/f'{nb.stem}.jsonl' for nb in notebooks}
+        futs = {nb: ex.submit(run_notebook, nb, args.slow, env, skips[nb]) for nb in notebooks}
+        for nb, fut in futs.items():
+            ok, msg, secs = fut.result()
+            record(f"notebook {nb.name}", ok, msg, secs)
+            for skip in read_skips(skips[nb]):
+                record_skip(f"notebook {nb.name}: {skip['what']}", skip)
+    if not args.only:  # the main job, study.ipynb, through papermill on the smoke preset (minutes)
+        t0 = time.time()
+        r = subprocess.run([sys.executable, str(ROOT/'.ci'/'demo.py'), 'smoke'], cwd=ROOT,
+                           capture_output=True, text=True, env=env)
+        record('papermill study.ipynb -p preset smoke', r.returncode == 0,
+               (r.stdout + r.stderr)[-6000:], time.time() - t0)
         if r.returncode == 0:
-            r = subprocess.run([sys.executable, str(ROOT/'.ci'/'study_check.py'), 'smoke'], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
-            record('smoke study: every planned run trained, fits.json and validity.json in their schemas, a report with no notes '
-                   'and no broken local link or image', r.returncode == 0, (r.stdout + r.stderr)[-6000:])
+            r = subprocess.run([sys.executable, str(ROOT/'.ci'/'study_check.py'), 'smoke'],
+                               cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+            record('smoke study: every planned run trained, fits.json and validity.json in their '
+                   'schemas, a report with no notes, every local link and image resolving',
+                   r.returncode == 0, (r.stdout + r.stderr)[-6000:])
     if not args.only and not args.no_fresh_venv:  # the package as users install it: wheel, fresh venv, smoke study from an empty folder
         t0 = time.time(); ok, msg = check_fresh_venv()
         record('wheel: fresh venv, smoke study and console scripts from an empty folder', ok, msg, time.time() - t0)
@@ -228,8 +245,10 @@ def main():
         print("skipped (the part, and why):")
         for name, status, why in results:
             if status == 'skip': print(f"  {name}: {why}")
-    if count['fail']: print(f"failed: {', '.join(name for name, status, _ in results if status == 'fail')}\ntest home kept: {test_home}")
-    elif not given_home: shutil.rmtree(test_home, ignore_errors=True)
+    if count['fail']:
+        print(f"failed: {', '.join(name for name, status, _ in results if status == 'fail')}")
+        print(f"test home kept: {test_home}")
+    elif fresh: shutil.rmtree(fresh, ignore_errors=True)
     print(f"{count['pass']} passed, {count['fail']} failed, {count['skip']} skipped")
     sys.exit(1 if count['fail'] else 0)
 

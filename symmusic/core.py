@@ -366,18 +366,19 @@ def skip_test(what:str, # the part of a test that does not run, e.g. 'the audio 
               why:str, # the reason, e.g. 'timidity is not installed'
               tools:list|tuple=(), # the programs whose absence is the reason
              ):
-    "Say that part of a test does not run, and why; under the test suite (`$SYMMUSIC_SKIPS`) the skip is recorded."
+    "Say that part of a test does not run, and why; the test suite's `$SYMMUSIC_SKIPS` records it."
     print(f"SKIP: {what}: {why}")
-    if os.environ.get('SYMMUSIC_SKIPS'): append_jsonl(os.environ['SYMMUSIC_SKIPS'], dict(what=what, why=why, tools=list(tools)))
+    if os.environ.get('SYMMUSIC_SKIPS'):
+        append_jsonl(os.environ['SYMMUSIC_SKIPS'], dict(what=what, why=why, tools=list(tools)))
 
 # %% ../nbs/00_core.ipynb #394b685d
 def need_tools(*names:str, # programs, e.g. 'abc2midi', 'midi2abc'
                what:str, # the part of a test that needs them
               ) -> bool:
-    "True when every program in `names` is installed; otherwise `what` is skipped (`skip_test`) and the answer is False."
+    "True when every program in `names` is installed; else False, and `what` is skipped."
     missing = [n for n in names if shutil.which(n) is None]
     if missing:
-        hints = '; '.join(dict.fromkeys(TOOL_HINTS.get(n, f'install {n}') for n in missing))  # each once
+        hints = '; '.join(dict.fromkeys(TOOL_HINTS.get(n, f'install {n}') for n in missing))
         skip_test(what, f"{', '.join(missing)} not installed ({hints})", missing)
     return not missing
 
