@@ -18,7 +18,7 @@ tools:
 demo: $(STAMP) tools  ## the main job: a small scaling study on the embedded music21 corpus, then the report
 	$(BIN)/python .ci/demo.py $(PRESET)
 
-test: $(STAMP) tools  ## the fast test suite; ends with "N passed, N failed"
+test: $(STAMP) tools  ## the fast test suite; ends with "N passed, N failed, N skipped"
 	$(BIN)/python .ci/tests.py
 
 slow: $(STAMP) tools  ## the whole suite, including tests flagged slow

@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""The test suite: consistency checks, then every notebook's tests, run by nbdev_test.
+"""The test suite: consistency checks, every notebook's tests (run by nbdev_test), the smoke study.
 
-Each check and each notebook is one test unit; the last line is `N passed, N failed`.
+Each check and each notebook is one test unit, and so is each part of a notebook's tests that did
+not run here (`symmusic.core.skip_test`, usually through `need_tools`): it is listed with its reason
+and counted as skipped or, with CI=true (where the tools are installed), as failed when a missing
+program is the reason. The last line is `N passed, N failed, N skipped`.
+Each run gets a fresh temporary SYMMUSIC_HOME, deleted when everything passed and kept (its path
+printed) otherwise; SYMMUSIC_TEST_HOME names a folder to use, and keep, instead.
 Usage: python .ci/tests.py [--slow] [--only PATTERN] [--workers N] [--no-fresh-venv]
 """
-import argparse, configparser, hashlib, json, os, re, subprocess, sys, tempfile, time
+import argparse, configparser, hashlib, json, os, re, shutil, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -122,14 +127,50 @@ def check_docs(env):
     with ThreadPoolExecutor(2) as ex: problems = [p for p in ex.map(one, sorted(NBS.glob('*.ipynb'))) if p]
     return not problems, '\n'.join(problems)
 
-def run_notebook(path, slow, env):
+def run_notebook(path, slow, env, skips_file):
+    "Run one notebook's tests; its skipped parts go to `skips_file` (`symmusic.core.skip_test`)."
     cmd = [str(BIN/'nbdev_test'), '--path', str(path), '--do_print']
     if slow: cmd += ['--flags', 'slow']
     t0 = time.time()
+    env = dict(env, SYMMUSIC_SKIPS=str(skips_file))
     try: r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800, env=env)
     except subprocess.TimeoutExpired: return False, f"timed out after 1800 s", time.time()-t0
     ok = r.returncode == 0 and 'Success' in r.stdout
     return ok, (r.stdout + r.stderr)[-6000:], time.time()-t0
+
+def read_skips(path) -> list[dict]:
+    "The skips one notebook recorded, each once."
+    if not Path(path).exists(): return []
+    records = [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
+    return list({json.dumps(r, sort_keys=True): r for r in records}.values())
+
+# what several notebooks read: built once, before they run side by side, not by each at once
+SHARED_DATA = """
+from symmusic.convert import build_corpus
+from symmusic.tokenize import prepare_dataset
+build_corpus('music21', progress=False)
+for phase in (1, 2): print(prepare_dataset(phase, 'music21', progress=False))
+"""
+
+def build_shared_data(env):
+    "The music21 corpus and its character and BPE datasets (music21-char, music21-bpe)."
+    cmd = [sys.executable, '-c', SHARED_DATA]
+    try: r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    except subprocess.TimeoutExpired: return False, "timed out after 1200 s"
+    return r.returncode == 0, (r.stdout + r.stderr)[-3000:] if r.returncode else ''
+
+HYPOTHESIS_CHILD = """
+from hypothesis import settings
+print(settings.default.derandomize, settings(max_examples=5, deadline=None).derandomize)
+"""
+
+def check_hypothesis_ci():
+    "Under CI=true, hypothesis (its built-in 'ci' profile) tries the same examples on every run."
+    r = subprocess.run([sys.executable, '-c', HYPOTHESIS_CHILD], capture_output=True, text=True,
+                       timeout=120, env=dict(os.environ, CI='true'))
+    if r.returncode: return False, r.stderr[-2000:]
+    said = f"with CI=true, derandomize is {r.stdout.strip()} (default profile, a @settings test)"
+    return r.stdout.split() == ['True', 'True'], said
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
@@ -138,38 +179,77 @@ def main():
     ap.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument('--no-fresh-venv', action='store_true', help='leave out the wheel-in-a-fresh-venv test (about 4 min)')
     args = ap.parse_args()
-    results = []
+    in_ci = os.environ.get('CI', '').lower() == 'true'
+    results = []  # (unit, 'pass' | 'fail' | 'skip', message)
     def record(name, ok, msg='', secs=0.):
-        results.append((name, ok)); print(f"{'PASS' if ok else 'FAIL'} {name}" + (f" ({secs:.0f} s)" if secs else ''), flush=True)
+        results.append((name, 'pass' if ok else 'fail', msg))
+        took = f" ({secs:.0f} s)" if secs else ''
+        print(f"{'PASS' if ok else 'FAIL'} {name}{took}", flush=True)
         if not ok and msg: print('    ' + msg.replace('\n', '\n    '), flush=True)
+    def record_skip(name, skip):
+        if in_ci and skip.get('tools'):  # CI installs the tools: one missing is a broken set-up
+            return record(name, False, f"CI=true, and the test did not run: {skip['why']}")
+        results.append((name, 'skip', skip['why']))
+        print(f"SKIP {name}: {skip['why']}", flush=True)
+    given_home = os.environ.get('SYMMUSIC_TEST_HOME')
+    fresh = Path(tempfile.mkdtemp(prefix='symmusic-test-home-')) if not given_home else None
+    test_home = fresh or Path(given_home).resolve()
+    print(f"test home: {test_home} ({'fresh' if fresh else 'SYMMUSIC_TEST_HOME'})", flush=True)
+    skips_dir = test_home/'.suite-skips'
+    shutil.rmtree(skips_dir, ignore_errors=True)
+    skips_dir.mkdir(parents=True)
     if not args.only:
         for name, check in [('export: symmusic/ matches nbs/', check_export), ('clean: nbs/ are clean', check_clean),
                             ('papermill: entry points keep their parameters tag', check_parameters_tags),
                             ('colab: user notebooks have an Open in Colab link and a Colab-only install cell', check_colab),
-                            ('quickstart: every command is one the fresh-venv test runs', check_quickstart_commands)]:
+                            ('quickstart: every command is one the fresh-venv test runs', check_quickstart_commands),
+                            ('hypothesis: derandomized under CI=true', check_hypothesis_ci)]:
             ok, msg = check(); record(name, ok, msg)
-    env = dict(os.environ, SYMMUSIC_HOME=os.environ.get('SYMMUSIC_TEST_HOME', str(ROOT/'.test_home')),
-               PYTHONUNBUFFERED='1', MPLBACKEND='Agg',
+    env = dict(os.environ, SYMMUSIC_HOME=str(test_home), PYTHONUNBUFFERED='1', MPLBACKEND='Agg',
                # notebooks run two at a time on 2 cores: more torch/BLAS threads than cores slows tiny models 10-100x
                OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
+    env.pop('SYMMUSIC_SKIPS', None)
     if not args.only:
         ok, msg = check_docs(env); record('docs: nbdev can process every notebook', ok, msg)
-    # the corpus every notebook reads is built once here, not by two notebooks at once
-    subprocess.run([sys.executable, '-c', "from symmusic.convert import build_corpus; build_corpus('music21')"], cwd=ROOT, env=env, timeout=600)
     notebooks = sorted(p for p in NBS.glob('*.ipynb') if p.name not in ENTRY_POINTS and args.only in p.name)
-    with ThreadPoolExecutor(args.workers) as ex:
-        futs = {nb: ex.submit(run_notebook, nb, args.slow, env) for nb in notebooks}
-        for nb, fut in futs.items():
-            ok, msg, secs = fut.result(); record(f"notebook {nb.name}", ok, msg, secs)
-    if not args.only:  # the main job, study.ipynb, end to end through papermill on the smoke preset (about a minute)
+    if len(notebooks) > 1 or not args.only:
         t0 = time.time()
-        r = subprocess.run([sys.executable, str(ROOT/'.ci'/'demo.py'), 'smoke'], cwd=ROOT, capture_output=True, text=True, env=env)
-        record('papermill study.ipynb -p preset smoke', r.returncode == 0, (r.stdout + r.stderr)[-6000:], time.time() - t0)
+        ok, msg = build_shared_data(env)
+        record('shared data: the music21 corpus, music21-char and music21-bpe, built once',
+               ok, msg, time.time() - t0)
+    with ThreadPoolExecutor(args.workers) as ex:
+        skips = {nb: skips_dir/f'{nb.stem}.jsonl' for nb in notebooks}
+        futs = {nb: ex.submit(run_notebook, nb, args.slow, env, skips[nb]) for nb in notebooks}
+        for nb, fut in futs.items():
+            ok, msg, secs = fut.result()
+            record(f"notebook {nb.name}", ok, msg, secs)
+            for skip in read_skips(skips[nb]):
+                record_skip(f"notebook {nb.name}: {skip['what']}", skip)
+    if not args.only:  # the main job, study.ipynb, through papermill on the smoke preset (minutes)
+        t0 = time.time()
+        r = subprocess.run([sys.executable, str(ROOT/'.ci'/'demo.py'), 'smoke'], cwd=ROOT,
+                           capture_output=True, text=True, env=env)
+        record('papermill study.ipynb -p preset smoke', r.returncode == 0,
+               (r.stdout + r.stderr)[-6000:], time.time() - t0)
+        if r.returncode == 0:
+            r = subprocess.run([sys.executable, str(ROOT/'.ci'/'study_check.py'), 'smoke'],
+                               cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+            record('smoke study: every planned run trained, fits.json and validity.json in their '
+                   'schemas, a report with no notes, every local link and image resolving',
+                   r.returncode == 0, (r.stdout + r.stderr)[-6000:])
     if not args.only and not args.no_fresh_venv:  # the package as users install it: wheel, fresh venv, smoke study from an empty folder
         t0 = time.time(); ok, msg = check_fresh_venv()
         record('wheel: fresh venv, smoke study and console scripts from an empty folder', ok, msg, time.time() - t0)
-    n_pass = sum(ok for _, ok in results)
-    print(f"{n_pass} passed, {len(results)-n_pass} failed")
-    sys.exit(0 if n_pass == len(results) else 1)
+    count = {k: sum(status == k for _, status, _ in results) for k in ('pass', 'fail', 'skip')}
+    if count['skip']:
+        print("skipped (the part, and why):")
+        for name, status, why in results:
+            if status == 'skip': print(f"  {name}: {why}")
+    if count['fail']:
+        print(f"failed: {', '.join(name for name, status, _ in results if status == 'fail')}")
+        print(f"test home kept: {test_home}")
+    elif fresh: shutil.rmtree(fresh, ignore_errors=True)
+    print(f"{count['pass']} passed, {count['fail']} failed, {count['skip']} skipped")
+    sys.exit(1 if count['fail'] else 0)
 
 if __name__ == '__main__': main()

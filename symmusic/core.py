@@ -21,8 +21,8 @@ __all__ = ['STAGE_DIRS', 'DEFAULT_HOME', 'DTYPES', 'GPU_PEAK_FLOPS', 'TOOL_HINTS
            'file_digest', 'text_digest', 'seed_everything', 'get_device', 'synchronize', 'measure_matmul_flops',
            'measure_onednn_flops', 'measure_peak_flops', 'cpu_matmul_flops', 'resolve_dtype', 'autocast', 'peak_flops',
            'ToolNotFound', 'ToolResult', 'find_tool', 'descendants', 'kill_tree', 'stop_children', 'stop_on_signals',
-           'run_tool', 'tools_available', 'TaskResult', 'map_with_timeout', 'git_commit', 'machine_info',
-           'markdown_table', 'symmusic_info', 'symmusic_notebook']
+           'run_tool', 'tools_available', 'skip_test', 'need_tools', 'TaskResult', 'map_with_timeout', 'git_commit',
+           'machine_info', 'markdown_table', 'symmusic_info', 'symmusic_notebook']
 
 # %% ../nbs/00_core.ipynb #997a0a65
 STAGE_DIRS = ('raw', 'corpus', 'datasets', 'runs', 'studies', 'report', 'bench', 'cache')
@@ -360,6 +360,27 @@ def run_tool(args:list, # program and its arguments, e.g. ['abc2midi', 'tune.abc
 def tools_available() -> dict:
     "Which external programs are installed here (True/False per program)."
     return {name: shutil.which(name) is not None for name in ('midi2abc', 'abc2midi', 'abcm2ps', 'timidity')}
+
+# %% ../nbs/00_core.ipynb #a789dc2c
+def skip_test(what:str, # the part of a test that does not run, e.g. 'the audio of render_abc'
+              why:str, # the reason, e.g. 'timidity is not installed'
+              tools:list|tuple=(), # the programs whose absence is the reason
+             ):
+    "Say that part of a test does not run, and why; the test suite's `$SYMMUSIC_SKIPS` records it."
+    print(f"SKIP: {what}: {why}")
+    if os.environ.get('SYMMUSIC_SKIPS'):
+        append_jsonl(os.environ['SYMMUSIC_SKIPS'], dict(what=what, why=why, tools=list(tools)))
+
+# %% ../nbs/00_core.ipynb #394b685d
+def need_tools(*names:str, # programs, e.g. 'abc2midi', 'midi2abc'
+               what:str, # the part of a test that needs them
+              ) -> bool:
+    "True when every program in `names` is installed; else False, and `what` is skipped."
+    missing = [n for n in names if shutil.which(n) is None]
+    if missing:
+        hints = '; '.join(dict.fromkeys(TOOL_HINTS.get(n, f'install {n}') for n in missing))
+        skip_test(what, f"{', '.join(missing)} not installed ({hints})", missing)
+    return not missing
 
 # %% ../nbs/00_core.ipynb #20eb1e0b
 @dataclass

@@ -24,7 +24,8 @@ __all__ = ['RESULT_COLUMNS', 'FAMILY_COLORS', 'SWEEPS', 'study_rows', 'write_res
 
 # %% ../nbs/06a_scaling.ipynb #2a072788
 RESULT_COLUMNS = ('arch', 'size', 'seed', 'n_params', 'n_params_non_embedding', 'tokens', 'tokens_per_param', 'epochs', 'learning_rate',
-                  'val_bpc', 'val_bpc_no_overlap', 'test_bpc', 'val_rise', 'wall_seconds')
+                  'val_bpc', 'val_bpc_no_overlap', 'test_bpc', 'val_rise', 'wall_seconds',
+                  'dataset')
 
 def _val_rise(run_dir:Path, final_bpc:float) -> float:
     "How far the final validation loss sits above the lowest one logged (bits/char): over-training shows as a rise."
