@@ -89,7 +89,7 @@ def has_music(abc:str # one cleaned tune
 # %% ../nbs/02_clean.ipynb #6bfcc14f
 _METER = re.compile(r'\(?(\d+(?:\+\d+)*)\)?\s*/\s*(\d+)')
 
-def default_unit_length(meter:str|None # the value of the `M:` field, e.g. '2/4', 'C|', 'none'; None if there is none
+def default_unit_length(meter:str|None # the `M:` value, e.g. '2/4', 'C|', 'none'; None if none
                        ) -> str:
     "The unit note length (`L:`) the ABC standard gives a tune that has no `L:` line."
     m = _METER.match((meter or '').strip())
@@ -98,7 +98,7 @@ def default_unit_length(meter:str|None # the value of the `M:` field, e.g. '2/4'
 
 def with_default_length(abc:str # one tune
                        ) -> str:
-    "`abc` with the standard's default `L:` line first (after its `X:` line), where it holds until the tune's own `L:`."
+    "`abc` with the standard's default `L:` line first (after `X:`), until the tune's own `L:`."
     header, _ = split_header(abc)
     meters = re.findall(r'^M:(.*)$', header, re.M)
     line = f'L:{default_unit_length(meters[0] if meters else None)}\n'
@@ -107,7 +107,7 @@ def with_default_length(abc:str # one tune
 
 # %% ../nbs/02_clean.ipynb #327edd76
 def _music21_parse(abc_text:str):
-    "music21's parse of `abc_text` (with the standard's default `L:`), its printed warnings swallowed."
+    "music21's parse of `abc_text` (with the standard's default `L:`), its printed warnings hidden."
     import music21
     quiet = contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO())
     with warnings.catch_warnings(), quiet[0], quiet[1]:

@@ -4,7 +4,8 @@
 
 # %% ../nbs/00_core.ipynb #27bd11b2
 from __future__ import annotations
-import hashlib, importlib.util, inspect, io, json, os, re, shutil, signal, subprocess, sys, tempfile, threading
+import hashlib, importlib.util, inspect, io, json, os, re, shutil, signal, subprocess, sys, tempfile
+import threading
 import time
 import multiprocessing as mp
 from dataclasses import dataclass
@@ -36,8 +37,9 @@ def _checkout_root(start:Path) -> Path|None:
 DEFAULT_HOME = '~/symmusic'  # home() outside a checkout when $SYMMUSIC_HOME is unset
 
 def home() -> Path:
-    "The root of every stage's data: `$SYMMUSIC_HOME`, else the checkout around the working folder, else `DEFAULT_HOME`."
-    if os.environ.get('SYMMUSIC_HOME'): return Path(os.environ['SYMMUSIC_HOME']).expanduser().resolve()
+    "All stages' data root: `$SYMMUSIC_HOME`, else the checkout around the cwd, else ~/symmusic."
+    if os.environ.get('SYMMUSIC_HOME'):
+        return Path(os.environ['SYMMUSIC_HOME']).expanduser().resolve()
     if root := _checkout_root(Path.cwd().resolve()): return root
     default = Path(DEFAULT_HOME).expanduser()
     if not default.exists():  # first use: say where the data goes
@@ -71,29 +73,31 @@ def stage_path(stage:str, # one of `STAGE_DIRS`: where a bare name is looked for
         if all((folder/f).exists() for f in needs): return folder.resolve()
     have = sorted(p.parent.name for p in stage_dir(stage).glob(f'*/{needs[0]}'))
     raise FileNotFoundError(
-        f"{what or stage}={str(name_or_path)!r} is not valid: no folder holding {', '.join(needs)} at "
-        f"{' or '.join(map(str, tried))} (folders of {stage_dir(stage)} that do: {have})" + (f"; {hint}" if hint else ''))
+        f"{what or stage}={str(name_or_path)!r} is not valid: no folder holding {', '.join(needs)} "
+        f"at {' or '.join(map(str, tried))} (folders of {stage_dir(stage)} that do: {have})"
+        + (f"; {hint}" if hint else ''))
 
 # %% ../nbs/00_core.ipynb #645e0757
 def package_dir() -> Path:
     "The folder of the symmusic package in use (a checkout's `symmusic/`, or an installed one)."
     return Path(importlib.util.find_spec('symmusic').origin).resolve().parent
 
-def notebooks_dir(package:str|Path|None=None, # the folder of the symmusic package (default: `package_dir()`)
+def notebooks_dir(package:str|Path|None=None, # the package's folder (default: `package_dir()`)
                  ) -> Path:
-    "The folder of the entry notebooks: the checkout's `nbs/` when symmusic runs from one, else the shipped copy."
+    "The entry notebooks' folder: the checkout's `nbs/` when run from one, else the shipped copy."
     package = Path(package or package_dir()).resolve()
     checkout, shipped = package.parent/'nbs', package/'nbs'
     if (package.parent/'settings.ini').exists() and checkout.is_dir(): return checkout
     if shipped.is_dir(): return shipped
-    raise FileNotFoundError(f"no entry notebooks in {checkout} (a checkout) or {shipped} (an installed package): "
+    raise FileNotFoundError(f"no entry notebooks in {checkout} (a checkout) or {shipped} "
+                            "(an installed package): "
                             "install symmusic from a wheel or the repository "
                             "(pip install git+https://github.com/symmusic/symmusic)")
 
 def entry_notebook(name:str, # a notebook of `notebooks_dir()`, e.g. 'train.ipynb'
                    package:str|Path|None=None, # as in `notebooks_dir`
                   ) -> Path:
-    "The path of notebook `name` for papermill: `notebooks_dir()/name`, or an error listing the notebooks there."
+    "The path of entry notebook `name`, `notebooks_dir()/name`, or an error listing those there."
     folder = notebooks_dir(package)
     if not (folder/name).exists():
         there = sorted(p.name for p in folder.glob('*.ipynb'))
@@ -149,7 +153,8 @@ def read_jsonl(path:str|Path) -> list[dict]:
         if not line.strip(): continue
         try: records.append(json.loads(line))
         except json.JSONDecodeError:
-            if i < len(path.read_text().splitlines()) - 1: raise ValueError(f"{path}: line {i+1} is not JSON")
+            if i < len(path.read_text().splitlines()) - 1:
+                raise ValueError(f"{path}: line {i+1} is not JSON")
     return records
 
 # %% ../nbs/00_core.ipynb #d89f6615
@@ -170,14 +175,15 @@ def flatten(obj:Any, # parsed JSON
             prefix:str='', # the key of `obj` itself
             max_items:int|None=None, # a longer list becomes 'N items' (None: every list in full)
            ) -> dict:
-    "The scalars of nested dicts and lists as `{dotted key: value}`; a list of scalars stays one value."
+    "The scalars of nested dicts and lists as `{dotted key: value}`; a list of scalars stays whole."
     if isinstance(obj, dict):
         return {key: v for k, x in obj.items()
                 for key, v in flatten(x, f'{prefix}.{k}' if prefix else str(k), max_items).items()}
     if isinstance(obj, list):
         if max_items is not None and len(obj) > max_items: return {prefix: f'{len(obj)} items'}
         if all(not isinstance(x, (dict, list)) for x in obj): return {prefix: obj}
-        return {key: v for i, x in enumerate(obj) for key, v in flatten(x, f'{prefix}[{i}]', max_items).items()}
+        return {key: v for i, x in enumerate(obj)
+                for key, v in flatten(x, f'{prefix}[{i}]', max_items).items()}
     return {prefix: obj}
 
 # %% ../nbs/00_core.ipynb #0291076b
@@ -218,11 +224,12 @@ def find_tool(name:str) -> str:
     "Full path of program `name`, or `ToolNotFound` with its install hint."
     path = shutil.which(name)
     if path is None:
-        raise ToolNotFound(f"{name} is not installed; install it with: {TOOL_HINTS.get(name, 'your package manager')}")
+        hint = TOOL_HINTS.get(name, 'your package manager')
+        raise ToolNotFound(f"{name} is not installed; install it with: {hint}")
     return path
 
 # %% ../nbs/00_core.ipynb #ab78c61e
-_CHILDREN = set()  # pids of the programs `run_tool` is running, each the leader of its own process group
+_CHILDREN = set()  # pids of the programs `run_tool` runs, each the leader of its own process group
 STOPPING = threading.Event()  # set while a job is being stopped: `run_tool` starts nothing new
 
 def descendants(pid:int) -> list[int]:
@@ -240,7 +247,7 @@ def descendants(pid:int) -> list[int]:
     return out[::-1]
 
 def kill_tree(pid:int):
-    "SIGKILL a program, its process group and every process below it, even those in sessions of their own."
+    "SIGKILL a program, its process group and every process below it, whatever their sessions."
     for p in [*descendants(pid), pid]:
         try: os.kill(p, signal.SIGKILL)
         except (ProcessLookupError, PermissionError): pass
@@ -248,12 +255,12 @@ def kill_tree(pid:int):
     except (ProcessLookupError, PermissionError): pass
 
 def stop_children():
-    "Stop every program `run_tool` is running, in every thread; start no new one until `STOPPING` is cleared."
+    "Stop every program `run_tool` runs, in any thread; start none until `STOPPING` is cleared."
     STOPPING.set()
     for pid in list(_CHILDREN): kill_tree(pid)
 
 def stop_on_signals():
-    "Make SIGTERM and SIGHUP stop this process as Ctrl-C does, so a job unwinds and stops what it started."
+    "Make SIGTERM and SIGHUP stop this process as Ctrl-C does: a job stops what it started."
     def interrupt(signum, frame): raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
     for s in (signal.SIGTERM, signal.SIGHUP): signal.signal(s, interrupt)
 
@@ -269,7 +276,8 @@ def run_tool(args:list, # program and its arguments, e.g. ['abc2midi', 'tune.abc
     exe = args[0] if os.sep in args[0] else find_tool(args[0])
     if STOPPING.is_set(): raise KeyboardInterrupt(f"not starting {args[0]}: stopping")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([exe, *args[1:]], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.Popen([exe, *args[1:]], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE,
                             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                             start_new_session=True, env={**os.environ, **env} if env else None)
     _CHILDREN.add(proc.pid)
@@ -280,7 +288,7 @@ def run_tool(args:list, # program and its arguments, e.g. ['abc2midi', 'tune.abc
         kill_tree(proc.pid)
         out, err = proc.communicate()
         timed_out = True
-    except BaseException:  # Ctrl-C, SIGTERM (`stop_on_signals`) or any error here: the program does not outlive us
+    except BaseException:  # Ctrl-C, SIGTERM (`stop_on_signals`), an error: it dies with us
         kill_tree(proc.pid)
         proc.wait()
         raise
@@ -291,7 +299,8 @@ def run_tool(args:list, # program and its arguments, e.g. ['abc2midi', 'tune.abc
 # %% ../nbs/00_core.ipynb #e73ee7e4
 def tools_available() -> dict:
     "Which external programs are installed here (True/False per program)."
-    return {name: shutil.which(name) is not None for name in ('midi2abc', 'abc2midi', 'abcm2ps', 'timidity')}
+    tools = ('midi2abc', 'abc2midi', 'abcm2ps', 'timidity')
+    return {name: shutil.which(name) is not None for name in tools}
 
 # %% ../nbs/00_core.ipynb #3193810f
 BROWSERS = ('chromium', 'chromium-browser', 'google-chrome')
@@ -344,7 +353,8 @@ def map_with_timeout(fn:Callable, # a picklable function of one item
                 try: ok, val = recv.recv()
                 except EOFError: ok, val = False, 'worker died'
                 results[i] = TaskResult(val if ok else None, None if ok else val, elapsed)
-            elif not p.is_alive(): results[i] = TaskResult(None, f'worker died (exit code {p.exitcode})', elapsed)
+            elif not p.is_alive():
+                results[i] = TaskResult(None, f'worker died (exit code {p.exitcode})', elapsed)
             elif elapsed > timeout:
                 p.kill()
                 results[i] = TaskResult(None, 'timeout', elapsed)
@@ -370,13 +380,14 @@ def notebook_error(nb:str|Path, # an executed notebook
 def execute_notebook(nb:str|Path, # the notebook to run, e.g. `entry_notebook('train.ipynb')`
                      out_nb:str|Path, # where the executed copy goes
                      params:dict, # its parameters, injected after its cell tagged `parameters`
-                     timeout:float=24 * 3600, # seconds before papermill, its kernel and their children are killed
-                     env:dict|None=None, # environment variables to set for it (e.g. OMP_NUM_THREADS)
+                     timeout:float=24 * 3600, # seconds before papermill and its kernel are killed
+                     env:dict|None=None, # environment variables to set for it, e.g. OMP_NUM_THREADS
                     ) -> str|None:
-    "Execute `nb` with `params` into `out_nb` with papermill in its own process; its error as text, or None."
+    "Execute `nb` with `params` into `out_nb` by papermill in its own process; the error, or None."
     nb, out_nb = Path(nb), Path(out_nb)
     out_nb.parent.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, '-m', 'papermill', nb, out_nb, '-y', yaml.safe_dump(params), '-k', 'python3',
+    args = [sys.executable, '-m', 'papermill', nb, out_nb, '-y', yaml.safe_dump(params),
+            '-k', 'python3',
             '--cwd', nb.parent, '--no-progress-bar']
     r = run_tool(args, timeout=timeout, env=env)
     if r.ok: return None
@@ -386,7 +397,7 @@ def execute_notebook(nb:str|Path, # the notebook to run, e.g. `entry_notebook('t
 
 # %% ../nbs/00_core.ipynb #49c12fc4
 def git_commit(path:str|Path|None=None) -> str|None:
-    "The current git commit of the checkout at `path` (default: this package's), with '+dirty' if modified."
+    "The git commit of the checkout at `path` (default: this package's), with '+dirty' if modified."
     path = Path(path) if path else package_dir()
     try:
         r = run_tool(['git', 'rev-parse', 'HEAD'], cwd=path, timeout=10)
@@ -404,9 +415,9 @@ def si_format(x:float) -> str:
     return f'{x:.3g}'
 
 def format_value(v:Any, # a number, None, a bool, a list of them, or anything printable
-                 fmt:str=',.3f', # a float's format spec (e.g. '.4g'), or 'si' for every number (`si_format`)
+                 fmt:str=',.3f', # a float's format spec (e.g. '.4g'), or 'si' (`si_format`)
                 ) -> str:
-    "`v` as text: '' for None, yes/no, ints with thousands separators, floats by `fmt`, lists item by item."
+    "`v` as text: '' for None, yes/no, ints with thousands commas, floats by `fmt`, lists by item."
     if v is None: return ''
     if isinstance(v, bool): return 'yes' if v else 'no'
     if isinstance(v, list): return ', '.join(format_value(x, fmt) for x in v)
@@ -421,9 +432,9 @@ _NUMBER = re.compile(r'[-+]?[\d,]*\.?\d+%?')
 def _cell(value) -> str: return format_value(value).replace('|', '\\|').replace('\n', ' ')
 
 def markdown_table(rows:list[dict], # one dict per row
-                   columns:list|None=None, # the keys to show, in order (default: the first row's keys)
+                   columns:list|None=None, # the keys to show, in order (default: the first row's)
                   ) -> str:
-    "A Markdown table of `rows`: numbers right-aligned, text left-aligned, a missing key an empty cell."
+    "A Markdown table of `rows`: numbers right-aligned, text left-aligned, missing keys empty."
     if not rows: return ''
     columns = list(columns or rows[0])
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
@@ -433,11 +444,13 @@ def markdown_table(rows:list[dict], # one dict per row
     def line(vals):
         padded = (v.rjust(w) if r else v.ljust(w) for v, w, r in zip(vals, widths, right))
         return '| ' + ' | '.join(padded) + ' |'
-    rule = '|' + '|'.join('-' * (w + 1) + ':' if r else '-' * (w + 2) for w, r in zip(widths, right)) + '|'
+    rule = '|' + '|'.join('-' * (w + 1) + ':' if r else '-' * (w + 2)
+                          for w, r in zip(widths, right))
+    rule += '|'
     return '\n'.join([line([_cell(c) for c in columns]), rule, *map(line, cells)])
 
 # %% ../nbs/00_core.ipynb #77e8f5d5
-BAD_INPUT = (ValueError, LookupError, OSError)  # what a command reports in one line, without a traceback
+BAD_INPUT = (ValueError, LookupError, OSError)  # what a command reports in one line
 
 def _refuse(name:str, message:str):
     "Say what was wrong with a command's input in one line on stderr, and exit with status 2."
@@ -445,7 +458,7 @@ def _refuse(name:str, message:str):
     sys.exit(2)
 
 def console_script(func:Callable) -> Callable:
-    "`func` as a command, parsed as `call_parse` parses; bad input is one line on stderr and exit status 2."
+    "`func` as a command, parsed as by `call_parse`; bad input: one line on stderr, exit status 2."
     name, sig = func.__name__, inspect.signature(func, eval_str=True)
     debug = inspect.Parameter('debug', inspect.Parameter.KEYWORD_ONLY, default=False,
                               annotation=Param("on an error, show its traceback", store_true))
@@ -470,12 +483,13 @@ def run_script(name:str, # a console script of symmusic, e.g. 'symmusic_convert'
                *args, # its arguments
                timeout:float=600, # seconds before it is killed
               ) -> ToolResult:
-    "Run console script `name` (the one installed beside this Python, else on `PATH`) under `run_tool`."
+    "Run console script `name` (installed beside this Python, else on `PATH`) under `run_tool`."
     exe = Path(sys.executable).parent/name
     return run_tool([exe if exe.exists() else name, *args], timeout=timeout)
 
 # %% ../nbs/00_core.ipynb #ce1aa8a4
 @console_script
-def symmusic_notebook(name:Param("an entry notebook: train.ipynb, evaluate.ipynb or study.ipynb", str, opt=False)):
+def symmusic_notebook(name:Param("an entry notebook: train.ipynb, evaluate.ipynb or study.ipynb",
+                                 str, opt=False)):
     "Print the path of entry notebook `name`, to pass to papermill."
     print(entry_notebook(name))

@@ -35,7 +35,7 @@ def seed_everything(seed:int # the run's seed
 def seeded_generator(*key:int, # e.g. the run's seed, the step, the micro-batch, the rank
                      device:str|torch.device='cpu', # where the generator draws
                     ) -> torch.Generator:
-    "A torch generator on `device` whose stream is fixed by `key` alone (NumPy's `SeedSequence` of it)."
+    "A torch generator on `device`, its stream fixed by `key` alone (via NumPy's `SeedSequence`)."
     state = np.random.SeedSequence(list(key)).generate_state(1, np.uint64)[0]
     return torch.Generator(device).manual_seed(int(state >> np.uint64(1)))
 
@@ -50,7 +50,8 @@ def get_device(device:str='auto' # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps'
         return torch.device('cpu')
     try: dev = torch.device(device)
     except RuntimeError as e:
-        raise ValueError(f"device {device!r} unknown; use 'auto', 'cpu', 'cuda[:N]' or 'mps'") from e
+        choices = "'auto', 'cpu', 'cuda[:N]' or 'mps'"
+        raise ValueError(f"device {device!r} unknown; use {choices}") from e
     if dev.type == 'cuda' and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for but CUDA is not available")
     if dev.type == 'mps' and not (mps and mps.is_available()):
@@ -66,7 +67,7 @@ def synchronize(device:str|torch.device # the device to wait for
 
 # %% ../nbs/00a_device.ipynb #8275bd11
 def _best_rate(run:Callable, flops:float, seconds:float, sync:Callable=lambda: None) -> float:
-    "Best FLOP/s of `run()`, which does `flops` per call, over about `seconds` after one warm-up call."
+    "Best FLOP/s of `run()`, doing `flops` per call, over about `seconds` after one warm-up call."
     run()
     sync()
     best, t_end = 0., time.perf_counter() + seconds
@@ -98,18 +99,20 @@ def measure_onednn_flops(dtype:torch.dtype=torch.float32, n:int=512, seconds:flo
 # %% ../nbs/00a_device.ipynb #d5768039
 def measure_peak_flops(dtype:torch.dtype=torch.float32, device:str|torch.device='cpu',
                        n:int=1024, seconds:float=0.3) -> float:
-    "Measured peak matmul FLOP/s of `device` in `dtype`; on a CPU the best of MKL and oneDNN up to `n`."
+    "Measured peak matmul FLOP/s of `device` in `dtype`; on a CPU, best of MKL and oneDNN to `n`."
     device = torch.device(device)
     if device.type != 'cpu': return measure_matmul_flops(dtype, device, n, seconds)
     size, best = min(256, n), 0.
     while True:  # small matrices can run faster (they stay in cache), or slower: take the best
-        mkl, onednn = measure_matmul_flops(dtype, device, size, seconds), measure_onednn_flops(dtype, size, seconds)
+        mkl = measure_matmul_flops(dtype, device, size, seconds)
+        onednn = measure_onednn_flops(dtype, size, seconds)
         best = max(best, mkl, onednn)
-        if size >= n or 2 * (2 * size)**3 / best > seconds / 2: return best  # emulated: a bigger probe is too slow
+        too_slow = 2 * (2 * size)**3 / best > seconds / 2  # an emulated dtype: stop probing
+        if size >= n or too_slow: return best
         size = min(2 * size, n)
 
 # %% ../nbs/00a_device.ipynb #3d351fd2
-_PEAK_PROBE = 'v2: best of MKL and oneDNN matmul, n=256 to 1024'  # in the cache key: change it with the probe
+_PEAK_PROBE = 'v2: best of MKL and oneDNN matmul, n=256 to 1024'  # in the cache key: change with it
 
 def _cpuinfo() -> str:
     try: return Path('/proc/cpuinfo').read_text()
@@ -135,7 +138,8 @@ def cpu_matmul_flops() -> dict:
     return result
 
 # %% ../nbs/00a_device.ipynb #6664ad67
-DTYPES = {'fp32': torch.float32, 'float32': torch.float32, 'bf16': torch.bfloat16, 'bfloat16': torch.bfloat16,
+DTYPES = {'fp32': torch.float32, 'float32': torch.float32, 'bf16': torch.bfloat16,
+          'bfloat16': torch.bfloat16,
           'fp16': torch.float16, 'float16': torch.float16}
 
 def resolve_dtype(dtype:str='auto', # 'auto', 'fp32', 'bf16' or 'fp16'
@@ -145,9 +149,10 @@ def resolve_dtype(dtype:str='auto', # 'auto', 'fp32', 'bf16' or 'fp16'
     device = torch.device(device)
     if dtype != 'auto':
         if dtype not in DTYPES:
-            raise ValueError(f"dtype {dtype!r} unknown; choose 'auto' or one of {sorted(set(DTYPES))}")
+            raise ValueError(f"dtype {dtype!r} unknown; choose 'auto' or one of {sorted(DTYPES)}")
         return DTYPES[dtype]
-    if device.type == 'cuda': return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == 'cuda':
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device.type == 'cpu':
         f = cpu_matmul_flops()
         return torch.bfloat16 if f['bf16'] > 1.5 * f['fp32'] else torch.float32
@@ -159,8 +164,9 @@ def autocast(device:torch.device, dtype:torch.dtype):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 # %% ../nbs/00a_device.ipynb #ebe66bb0
-# Dense bf16/fp16 tensor-core peaks from the vendors' data sheets (no sparsity); MFU is against these.
-GPU_PEAK_FLOPS = {'H200': 989e12, 'H100': 989e12, 'A100': 312e12, 'L4': 121e12, 'A10': 125e12, 'T4': 65e12,
+# Dense bf16/fp16 tensor-core peaks from the vendors' data sheets (no sparsity): MFU's denominator.
+GPU_PEAK_FLOPS = {'H200': 989e12, 'H100': 989e12, 'A100': 312e12, 'L4': 121e12, 'A10': 125e12,
+                  'T4': 65e12,
                   'V100': 125e12, '4090': 165e12}
 
 def peak_flops(device:torch.device, dtype:torch.dtype) -> tuple[float, str]:
@@ -169,29 +175,32 @@ def peak_flops(device:torch.device, dtype:torch.dtype) -> tuple[float, str]:
         name = torch.cuda.get_device_name(device)
         for key, flops in GPU_PEAK_FLOPS.items():
             if key in name:
-                if dtype == torch.float32: flops = flops / (2 if torch.backends.cuda.matmul.allow_tf32 else 16)
+                if dtype == torch.float32:
+                    flops = flops / (2 if torch.backends.cuda.matmul.allow_tf32 else 16)
                 return flops, f'data sheet, {name}'
         return measure_matmul_flops(dtype, device, n=4096, seconds=1.0), f'measured matmul, {name}'
     if device.type == 'cpu':
         key = 'bf16' if dtype == torch.bfloat16 else 'fp32'
-        return cpu_matmul_flops()[key], f'measured {key} matmul peak (best of MKL and oneDNN), this CPU'
+        source = f'measured {key} matmul peak (best of MKL and oneDNN), this CPU'
+        return cpu_matmul_flops()[key], source
     return measure_matmul_flops(torch.float32, device), f'measured matmul, {device.type}'
 
 # %% ../nbs/00a_device.ipynb #9424adb4
-def machine_info(device:str|torch.device|None=None, # the device that was measured (default: `get_device()`)
+def machine_info(device:str|torch.device|None=None, # the device measured (default: `get_device()`)
                 ) -> dict:
-    "The machine a measurement ran on: CPU, cores, threads, load, device and its name, torch, UTC date."
+    "The machine a measurement ran on: CPU, cores, threads, load, device and name, torch, UTC date."
     device, cpu = get_device('auto' if device is None else str(device)), _cpu_model()
     load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, 'getloadavg') else None
     return dict(cpu=cpu, cores=os.cpu_count(), threads=torch.get_num_threads(), load_average=load,
-                device=str(device), device_name=torch.cuda.get_device_name(device) if device.type == 'cuda' else cpu,
+                device=str(device),
+                device_name=torch.cuda.get_device_name(device) if device.type == 'cuda' else cpu,
                 torch=torch.__version__, python=platform.python_version(),
                 date=datetime.now(timezone.utc).isoformat(timespec='seconds'))
 
 # %% ../nbs/00a_device.ipynb #30e0d8ae
 @console_script
 def symmusic_info():
-    "Print where symmusic keeps its data, the device and dtype it would use, and which tools are installed."
+    "Print where symmusic keeps its data, the device and dtype it would use, the tools installed."
     dev = get_device()
     print(f"home:    {home()}")
     for name in STAGE_DIRS: print(f"  {name + ':':9}{stage_dir(name)}")

@@ -256,10 +256,11 @@ def score_samples(samples_dir:str|Path, # a folder written by `generate_samples`
 
 # %% ../nbs/08_evaluation.ipynb #82d4b48d
 def _abc_dir_texts(abc_dir:Path) -> list[tuple[str, str]]:
-    "(name, ABC text) of every tune in the `.abc` files of `abc_dir` and its subfolders; a name is the file's path in it."
+    "(name, ABC text) of each tune in the `.abc` files of `abc_dir` and its subfolders."
     texts = []
     for path in sorted(p for p in abc_dir.rglob('*.abc') if p.is_file()):
-        text, name = path.read_bytes().decode('utf-8', errors='replace'), path.relative_to(abc_dir).as_posix()
+        text = path.read_bytes().decode('utf-8', errors='replace')
+        name = path.relative_to(abc_dir).as_posix()
         tunes = split_abc_tunes(text) if len(re.findall(r'^X:', text, re.M)) > 1 else [text]
         texts += [(name if len(tunes) == 1 else f'{name}#{i}', t) for i, t in enumerate(tunes)]
     return texts
@@ -278,7 +279,8 @@ def score_abc_dir(abc_dir:str|Path, # a folder of .abc files
     abc_dir = Path(abc_dir)
     if not abc_dir.is_dir(): raise FileNotFoundError(f"abc_dir={str(abc_dir)!r} is not a folder")
     texts = _abc_dir_texts(abc_dir)
-    if not texts: raise ValueError(f"abc_dir={str(abc_dir)!r} holds no .abc files, nor do its subfolders")
+    if not texts:
+        raise ValueError(f"abc_dir={str(abc_dir)!r} holds no .abc files (nor do its subfolders)")
     records = check_abc_texts([t for _, t in texts], timeout, workers)
     for (name, _), record in zip(texts, records): record['name'] = name
     summary = validity_summary(records)
@@ -368,8 +370,9 @@ def evaluate_run(run_dir:str|Path, # a run folder (or name under runs/)
 
 # %% ../nbs/08_evaluation.ipynb #b152f48e
 @console_script
-def symmusic_evaluate(run:Param("a run folder (or a name under runs/)", str, opt=False, nargs='?')=None,
-                      abc_dir:str=None, # instead of a run: score every tune in this folder of .abc files
+def symmusic_evaluate(run:Param("a run folder (or a name under runs/)", str, opt=False,
+                                nargs='?')=None,
+                      abc_dir:str=None, # instead of a run: score the tunes of its .abc files
                       n_samples:int=64, # unconditional samples
                       n_prompted:int=16, # samples prompted by held-out test tunes
                       max_new_tokens:int=1024, # length cap per sample, in tokens
@@ -378,11 +381,13 @@ def symmusic_evaluate(run:Param("a run folder (or a name under runs/)", str, opt
                       seed:int=0, timeout:float=20, workers:int=None, device:str='auto',
                       out_dir:str=None, # default: studies/<run name> (or studies/abc-<folder name>)
                      ) -> Path:
-    "Evaluate a run (test metrics, samples, validity against real test tunes), or score a folder of ABC files."
-    if (run is None) == (abc_dir is None): raise ValueError("give a run folder, or --abc_dir DIR (not both)")
+    "Evaluate a run (test metrics, samples, validity beside real test tunes), or score ABC files."
+    if (run is None) == (abc_dir is None):
+        raise ValueError("give a run folder, or --abc_dir DIR (not both)")
     if abc_dir is not None: out = score_abc_dir(abc_dir, out_dir, timeout, workers)
-    else: out = evaluate_run(run, n_samples, n_prompted, max_new_tokens, temperature, top_k, top_p, n_real=n_real,
-                             seed=seed, timeout=timeout, workers=workers, device=device, out_dir=out_dir)
+    else: out = evaluate_run(run, n_samples, n_prompted, max_new_tokens, temperature, top_k, top_p,
+                             n_real=n_real, seed=seed, timeout=timeout, workers=workers,
+                             device=device, out_dir=out_dir)
     print((out/'validity.md').read_text())
     print(f"written to {out}")
     return out

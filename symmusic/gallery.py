@@ -23,7 +23,7 @@ def _fmt(v) -> str: return format_value(v, '.4g')
 
 def table_html(rows:list[tuple], # (key, value) rows
                header:tuple=('quantity', 'value')) -> str:
-    "An HTML table of `rows`, every cell escaped (numbers as `core.format_value` writes them, floats to 4 digits)."
+    "An HTML table of `rows`, every cell escaped (by `core.format_value`, floats to 4 digits)."
     cell = lambda tag, v: f'<{tag}>{html.escape(_fmt(v))}</{tag}>'
     body = ''.join('<tr>' + ''.join(cell('td', v) for v in row) + '</tr>' for row in rows)
     return f'<table class="data"><thead><tr>{"".join(cell("th", h) for h in header)}</tr></thead><tbody>{body}</tbody></table>'
@@ -281,7 +281,8 @@ def _entry_html(entry:GalleryEntry, media:dict, stem:str, out_dir:Path) -> str:
     details = ''.join(f'<li>{e(k)}: {e(_fmt(v))}</li>' for k, v in entry.details.items())
     drawn = 'not measured' if any(n.startswith('No sheet') for n in media['notes']) else bool(media['svgs'])
     verdicts = entry.tiers or {'validity': 'not checked by the study'}
-    tiers = table_html([*verdicts.items(), ('sheet music drawn (abcm2ps)', drawn)], ('validity tier', 'result'))
+    rows = [*verdicts.items(), ('sheet music drawn (abcm2ps)', drawn)]
+    tiers = table_html(rows, ('validity tier', 'result'))
     music = table_html(_music_rows(entry.music), ('musical measure', 'value'))
     notes = ''.join(f'<p class="note">{e(n)}</p>' for n in media['notes'])
     sheets = (f'<div class="sheets"><div><h3>abcjs</h3>{abc_html(entry.abc, None, library=False)}</div>'

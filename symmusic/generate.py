@@ -113,10 +113,12 @@ def generate_samples(run_dir:str|Path, # a run folder (or name under runs/)
     drawn, t0 = [], time.perf_counter()
     for b, start in enumerate(range(0, n, batch_size)):
         generator = seeded_generator(seed, 0, b, device=dev)
-        for s in _draw(model, tokenizer, '', min(batch_size, n - start), dev, generator, **sampling):
+        for s in _draw(model, tokenizer, '', min(batch_size, n - start), dev, generator,
+                       **sampling):
             drawn.append({'file': f'unconditional-{len(drawn):04d}.abc', 'kind': 'unconditional', 'prompt': None, **s})
     for i, prompt in enumerate(prompts or []):
-        s = _draw(model, tokenizer, prompt, 1, dev, seeded_generator(seed, 1, i, device=dev), **sampling)[0]
+        generator = seeded_generator(seed, 1, i, device=dev)
+        s = _draw(model, tokenizer, prompt, 1, dev, generator, **sampling)[0]
         drawn.append({'file': f'prompted-{i:04d}.abc', 'kind': 'prompted', 'prompt': prompt, **s})
     samples_dir = Path(out_dir or stage_dir('studies')/Path(run_dir).name)/folder
     records = _sample_files(samples_dir, drawn)

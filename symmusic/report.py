@@ -12,7 +12,8 @@ from urllib.parse import unquote, urlparse
 
 from .core import *
 from .vocab import vocab_table
-from .gallery import gallery_html, order_note, real_tunes, study_real_tunes, study_samples, table_html
+from .gallery import (gallery_html, order_note, real_tunes, study_real_tunes, study_samples,
+                              table_html)
 
 # %% auto #0
 __all__ = ['PLOT_SUFFIXES', 'STUDY_FILES', 'RESERVED_PAGES', 'study_folder', 'read_csv_rows', 'read_study', 'scaling_plot',
@@ -218,7 +219,9 @@ def _home_body(study:dict, name:str, pages:list[dict], gallery_counts:dict) -> s
     results = study['results']
     results_html = table_html([list(r.values()) for r in results[:60]], list(results[0])) if results else _note("No results.csv, or it has no rows.")
     results_html = _markdown_html(study['markdown']['results']) if 'results' in study['markdown'] else results_html
-    table_or_note = lambda obj, what: table_html(list(flatten(obj, max_items=8).items())) if obj is not None else _note(f"No {what}.")
+    def table_or_note(obj, what):
+        if obj is None: return _note(f"No {what}.")
+        return table_html(list(flatten(obj, max_items=8).items()))
     validity_html = _markdown_html(study['markdown']['validity']) if 'validity' in study['markdown'] else table_or_note(study['validity'], 'validity.json')
     validity_html += _vocab_html()
     fits_html = ''.join(_markdown_html(study['markdown'][k]) for k in ('reading', 'fits') if k in study['markdown'])

@@ -182,7 +182,7 @@ def _build_tokenizer(phase:int, work:Path, stats:dict, vocab_size:int):
     if phase == 1: tokenizer = CharTokenizer.from_counts(stats['train_chars'])
     else: tokenizer = train_bpe(_split_texts(work/'train.jsonl'), vocab_size)
     if tokenizer.vocab_size >= 65536:
-        raise ValueError(f"vocabulary of {tokenizer.vocab_size} tokens does not fit uint16 ids (< 65536)")
+        raise ValueError(f"a vocabulary of {tokenizer.vocab_size} tokens does not fit uint16 ids")
     return tokenizer
 
 # %% ../nbs/03_tokenize.ipynb #19f7e6b5
@@ -267,7 +267,8 @@ def load_tokenizer(dataset:str|Path # a dataset folder, or a name under `dataset
     meta = dataset_meta(dataset)
     if meta['kind'] == 'char': return CharTokenizer(meta['itos'])
     if meta['kind'] == 'bpe':
-        return BPETokenizer.from_file(stage_path('datasets', dataset, ('meta.json',))/meta['tokenizer_file'])
+        folder = stage_path('datasets', dataset, ('meta.json',))
+        return BPETokenizer.from_file(folder/meta['tokenizer_file'])
     raise ValueError(f"dataset {dataset}: tokenizer kind {meta['kind']!r} unknown; expected 'char' or 'bpe'")
 
 # %% ../nbs/03_tokenize.ipynb #6ee0b9e3
@@ -282,14 +283,14 @@ def dataset_summary(dataset:str|Path # a dataset folder, or a name under `datase
 
 # %% ../nbs/03_tokenize.ipynb #0ec01097
 @console_script
-def symmusic_prepare(source:str='music21', # corpus source ('music21', 'music21-scores', 'lmd', a folder) or a corpus
-                     phase:int=1, # 1: characters (scaling study); 2: BPE, gzip filter, silence trim, long tunes cut
+def symmusic_prepare(source:str='music21', # 'music21', 'music21-scores', 'lmd', a folder or corpus
+                     phase:int=1, # 1: characters (scaling study); 2: BPE, gzip filter, trimmed, cut
                      name:str=None, # dataset folder name under datasets/ (default: <source>-char or <source>-bpe)
                      force:bool=False, # rebuild even if finished
                      vocab_size:int=4096, # BPE vocabulary (phase 2)
                      fractions:str='0.98,0.01,0.01', # train,val,test fractions of the split by duplicate group
                      split_seed:int=0, # seed of the split assignment
-                     gzip_threshold:float=None, # phase 2: fixed gzip ratio threshold (default: measured)
+                     gzip_threshold:float=None, # phase 2: a fixed gzip ratio threshold, or measured
                      gzip_percentile:float=1.0, # phase 2: percentile of the corpus's ratios used as threshold
                      max_tune_chars:int=3000, # phase 2: tunes longer than this are cut into pieces
                      no_trim:bool=False, # phase 2: keep leading rests

@@ -147,7 +147,7 @@ def load_split(data_dir:Path, split:str) -> np.memmap:
     return np.memmap(path, dtype=np.uint16, mode='r')
 
 def step_generator(seed:int, step:int, micro:int=0, rank:int=0) -> torch.Generator:
-    "The generator of one micro-batch's offsets: `seeded_generator` of the run's seed, step, micro-batch and rank."
+    "A micro-batch's generator: `seeded_generator` of the seed, step, micro-batch and rank."
     return seeded_generator(seed, step, micro, rank)
 
 # %% ../nbs/05_training.ipynb #7952c0b1
@@ -551,7 +551,7 @@ def _literal(text:str):
     except (ValueError, SyntaxError): return text
 
 def symmusic_train(**params) -> Path:
-    "Train one model: `symmusic_train --size c0 --tokens 20000 ...` (also under torchrun); values are Python literals."
+    "Train one model: `symmusic_train --size c0 --tokens 20000` (torchrun too); values are literals"
     run_dir = train(**params)
     if torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
     print(run_dir)
@@ -559,7 +559,8 @@ def symmusic_train(**params) -> Path:
 
 _help = docments(TrainConfig)
 symmusic_train.__signature__ = inspect.Signature(
-    [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=Param(_help[f.name], _literal))
+    [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+                       annotation=Param(_help[f.name], _literal))
      for f in fields(TrainConfig)])
 symmusic_train = console_script(symmusic_train)
 
@@ -567,7 +568,7 @@ symmusic_train = console_script(symmusic_train)
 def load_run(run_dir:str|Path, # a run name under runs/, or a path
              device:str|torch.device='cpu') -> tuple:
     "(model in eval mode, tokenizer, summary) of a run, from its checkpoint (loaded with `weights_only=True`)."
-    path = stage_path('runs', run_dir, ('ckpt.pt',), 'run', 'train it first (train, or symmusic_train)')
+    path = stage_path('runs', run_dir, ('ckpt.pt',), 'run', 'train it first (symmusic_train)')
     ckpt = load_checkpoint(path/'ckpt.pt', device)
     model = model_from_config(ckpt['arch'], ckpt['model_config']).to(device)
     model.load_state_dict(ckpt['model']); model.eval()
@@ -593,4 +594,5 @@ def run_registry(runs_root:str|Path|None=None # the folder of run folders (defau
                 ) -> list[dict]:
     "One flat record (nested keys joined by '.') per finished run under `runs_root`, in run-name order."
     root = Path(runs_root) if runs_root else stage_dir('runs')
-    return [{'run': p.parent.name, **flatten(read_json(p))} for p in sorted(root.glob('*/summary.json'))]
+    return [{'run': p.parent.name, **flatten(read_json(p))}
+            for p in sorted(root.glob('*/summary.json'))]
