@@ -55,7 +55,7 @@ timed symmusic_sweep --preset smoke
 timed symmusic_report --study smoke
 timed papermill "$(symmusic_notebook train.ipynb)" train-c0.ipynb -p size c0 -p tokens 20000 -p batch_size 8 -p block_size 64 -p out_dir quick-c0
 timed papermill "$(symmusic_notebook evaluate.ipynb)" evaluate-c0.ipynb -p run quick-c0 -p n_samples 4 -p n_prompted 2 -p n_real 10
-timed symmusic_evaluate quick-c0 --n-samples 4 --n-prompted 2 --n-real 10 --max-new-tokens 128 --out-dir ~/symmusic/studies/quick-c0-cli
+timed symmusic_evaluate quick-c0 --n_samples 4 --n_prompted 2 --n_real 10 --max_new_tokens 128 --out_dir ~/symmusic/studies/quick-c0-cli
 
 # 4. what it wrote
 timed python - "$WORK" <<'EOF'

@@ -7,12 +7,12 @@ from __future__ import annotations
 import itertools, json, statistics, tempfile, time
 from pathlib import Path
 
-from fastcore.script import call_parse
 from .core import *
+from .device import *
 from .convert import conversion_stats, convert_files, music21_abc_tunes, write_tune_midis
 from .models import make_model
 from .tokenize import dataset_meta
-from .train import get_batch, load_split, resolve_data, step_generator, train_step
+from .train import get_batch, load_split, resolve_data, step_generator, train, train_step
 
 # %% auto #0
 __all__ = ['BENCHMARKS', 'benchmark_function', 'benchmark_convert', 'benchmark_train', 'run_benchmarks', 'symmusic_bench',
@@ -103,7 +103,7 @@ def run_benchmarks(names:list|None=None, # which benchmarks (default: all)
     return index
 
 # %% ../nbs/10_bench.ipynb #3661d631
-@call_parse
+@console_script
 def symmusic_bench(only:str='', # comma-separated benchmark names (default: all)
                   ):
     "Run the benchmarks of every stage and write bench/*.json."
@@ -115,7 +115,6 @@ def symmusic_bench(only:str='', # comma-separated benchmark names (default: all)
 def _cuda_equivalence(arch:str, dev) -> dict:
     "Cached vs uncached logits and generations of a small model on `dev`."
     import torch
-    from symmusic.models import make_model
     seed_everything(0); model = make_model(arch, 'tiny', 100, block_size=64).to(dev).eval()
     prompt = torch.randint(0, 100, (2, 16), device=dev, generator=torch.Generator(dev).manual_seed(0))
     greedy = [model.generate(prompt, 40, temperature=0, use_cache=c) for c in (True, False)]
@@ -128,7 +127,7 @@ def _resume_on(dev_name:str, out:Path, dtype:str='bf16') -> dict:
     import subprocess, sys
     common = ['--arch', 'gpt', '--size', 'c1', '--tokens', str(40*16*128), '--batch_size', '16', '--block_size', '128',
               '--eval_interval', '10', '--device', dev_name, '--dtype', dtype, '--compile', 'False', '--progress', 'False']
-    cli = [sys.executable, '-c', 'from symmusic.train import train_cli; train_cli()']
+    cli = [Path(sys.executable).parent/'symmusic_train']
     subprocess.run(cli + common + ['--out_dir', str(out/'straight')], check=True, capture_output=True)
     subprocess.run(cli + common + ['--out_dir', str(out/'resumed'), '--kill_after_steps', '20'], capture_output=True)
     subprocess.run(cli + common + ['--out_dir', str(out/'resumed')], check=True, capture_output=True)
@@ -142,7 +141,6 @@ def cuda_check(large_steps:int=300, # optimizer steps timed for `large` (batch 6
               ) -> Path:
     "On a CUDA machine: GPU checks, then bf16 tokens/s and MFU of `large` and `best`; writes bench/cuda_<gpu>.json."
     import tempfile, torch
-    from symmusic.train import train
     if not torch.cuda.is_available(): raise RuntimeError("cuda_check needs a CUDA GPU; none is visible here")
     dev = torch.device('cuda'); name = torch.cuda.get_device_name(dev)
     result = {'device': name, 'cuda': torch.version.cuda, 'machine': machine_info(dev), 'checks': {}, 'runs': {}}

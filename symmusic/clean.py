@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_clean.ipynb #c47267f7
 from __future__ import annotations
-import gzip, hashlib, re
+import contextlib, gzip, hashlib, io, re, warnings
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -16,9 +16,10 @@ from .convert import Tune, build_corpus, iter_tunes
 
 # %% auto #0
 __all__ = ['CLEAN_RULES', 'SPLITS', 'EOT', 'PHASE_PARAMS', 'normalize_newlines', 'normalize_whitespace', 'drop_path_titles',
-           'drop_comments', 'drop_misused_instructions', 'clean_abc', 'split_header', 'has_music', 'tune_split',
-           'gzip_ratio', 'find_corpus', 'corpus_gzip_ratios', 'gzip_threshold_table', 'plot_gzip_ratios',
-           'resolve_gzip_threshold', 'trim_leading_silence', 'split_long_tune', 'phase_params', 'clean_tunes']
+           'drop_comments', 'drop_misused_instructions', 'clean_abc', 'split_header', 'has_music',
+           'default_unit_length', 'with_default_length', 'tune_split', 'gzip_ratio', 'find_corpus',
+           'corpus_gzip_ratios', 'gzip_threshold_table', 'plot_gzip_ratios', 'resolve_gzip_threshold',
+           'trim_leading_silence', 'split_long_tune', 'phase_params', 'clean_tunes']
 
 # %% ../nbs/02_clean.ipynb #ed81e8fb
 def normalize_newlines(abc:str # one tune's ABC text
@@ -93,6 +94,34 @@ def has_music(abc:str # one cleaned tune
              ) -> bool:
     "Whether the tune's body holds at least one note."
     return _NOTE.search(_NOT_NOTES.sub('', split_header(abc)[1])) is not None
+
+# %% ../nbs/02_clean.ipynb #6bfcc14f
+_METER = re.compile(r'\(?(\d+(?:\+\d+)*)\)?\s*/\s*(\d+)')
+
+def default_unit_length(meter:str|None # the `M:` value, e.g. '2/4', 'C|', 'none'; None if none
+                       ) -> str:
+    "The unit note length (`L:`) the ABC standard gives a tune that has no `L:` line."
+    m = _METER.match((meter or '').strip())
+    if not m: return '1/8'
+    return '1/16' if sum(map(int, m.group(1).split('+'))) / int(m.group(2)) < 0.75 else '1/8'
+
+def with_default_length(abc:str # one tune
+                       ) -> str:
+    "`abc` with the standard's default `L:` line first (after `X:`), until the tune's own `L:`."
+    header, _ = split_header(abc)
+    meters = re.findall(r'^M:(.*)$', header, re.M)
+    line = f'L:{default_unit_length(meters[0] if meters else None)}\n'
+    first, newline, rest = abc.partition('\n')
+    return first + newline + line + rest if first.startswith('X:') else line + abc
+
+# %% ../nbs/02_clean.ipynb #327edd76
+def _music21_parse(abc_text:str):
+    "music21's parse of `abc_text` (with the standard's default `L:`), its printed warnings hidden."
+    import music21
+    quiet = contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO())
+    with warnings.catch_warnings(), quiet[0], quiet[1]:
+        warnings.simplefilter('ignore')
+        return music21.converter.parseData(with_default_length(abc_text), format='abc')
 
 # %% ../nbs/02_clean.ipynb #4cb8134c
 SPLITS = ('train', 'val', 'test')

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from fastcore.script import Param, call_parse, store_true
+from fastcore.script import Param, store_true
 from .core import *
 
 # %% auto #0
@@ -417,7 +417,7 @@ def build_corpus(source:str='music21', # 'music21', 'music21-scores', 'lmd', or 
     return write_corpus(path, _converted_tunes(path, inputs, label), info)
 
 # %% ../nbs/01a_convert.ipynb #6d8a0da2
-@call_parse
+@console_script
 def symmusic_convert(source:Param("'music21', 'music21-scores', 'lmd', or a folder of .mid/.midi/.abc files", str, opt=False, nargs='?')='music21',
                      name:str=None, # corpus name (default: the source's name)
                      force:store_true=False, # rebuild from scratch even if finished

@@ -10,17 +10,19 @@ from pathlib import Path
 
 from fastcore.script import Param
 from .core import *
-from .clean import split_header
+from .device import get_device, machine_info
+from .clean import _music21_parse, split_header, with_default_length
 from .convert import music21_abc_tunes, split_abc_tunes
 from .tokenize import dataset_meta
 from .train import bits_per_char, load_run, load_split
 from .train import mean_loss as mean_token_loss
 from .generate import generate_samples, heldout_prompts, heldout_tunes, run_dataset_dir
+from .metrics import compare_groups, metrics_table, plot_metrics
 
 # %% auto #0
-__all__ = ['TIERS', 'ABC2MIDI_TIERS', 'MUSIC21_SHARED_METER', 'wilson_interval', 'default_unit_length', 'with_default_length',
-           'check_abc_texts', 'validity_summary', 'validity_table', 'test_metrics', 'score_samples', 'score_abc_dir',
-           'evaluate_run', 'evaluate_command', 'symmusic_evaluate', 'benchmark_evaluate']
+__all__ = ['TIERS', 'ABC2MIDI_TIERS', 'MUSIC21_SHARED_METER', 'wilson_interval', 'check_abc_texts', 'validity_summary',
+           'validity_table', 'test_metrics', 'score_samples', 'score_abc_dir', 'evaluate_run', 'symmusic_evaluate',
+           'benchmark_evaluate']
 
 # %% ../nbs/08_evaluation.ipynb #385dd932
 def wilson_interval(successes:int, # how many were valid
@@ -54,25 +56,6 @@ def _unreadable_reason(abc_text:str, max_chars:int|None) -> str|None:
     if _CONTROL_CHARS.search(abc_text): return 'not text (control characters)'
     return None
 
-# %% ../nbs/08_evaluation.ipynb #6bfcc14f
-_METER = re.compile(r'\(?(\d+(?:\+\d+)*)\)?\s*/\s*(\d+)')
-
-def default_unit_length(meter:str|None # the value of the `M:` field, e.g. '2/4', 'C|', 'none'; None if there is none
-                       ) -> str:
-    "The unit note length (`L:`) the ABC standard gives a tune that has no `L:` line."
-    m = _METER.match((meter or '').strip())
-    if not m: return '1/8'
-    return '1/16' if sum(map(int, m.group(1).split('+'))) / int(m.group(2)) < 0.75 else '1/8'
-
-def with_default_length(abc:str # one tune
-                       ) -> str:
-    "`abc` with the standard's default `L:` line first (after its `X:` line), where it holds until the tune's own `L:`."
-    header, _ = split_header(abc)
-    meters = re.findall(r'^M:(.*)$', header, re.M)
-    line = f'L:{default_unit_length(meters[0] if meters else None)}\n'
-    first, newline, rest = abc.partition('\n')
-    return first + newline + line + rest if first.startswith('X:') else line + abc
-
 # %% ../nbs/08_evaluation.ipynb #0be8db72
 def _tidy_reason(message:str) -> str:
     "A failure message without quoted text, object reprs and numbers, at most 100 characters."
@@ -92,13 +75,6 @@ def _abc2midi_reason(error_line:str) -> str:
     return _tidy_reason(re.sub(r'^Error in line-char [\d-]+ : ', '', error_line))
 
 # %% ../nbs/08_evaluation.ipynb #52f8f879
-def _music21_parse(abc_text:str):
-    "music21's parse of `abc_text` (with the standard's default `L:`), its printed warnings swallowed."
-    import music21
-    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter('ignore')
-        return music21.converter.parseData(with_default_length(abc_text), format='abc')
-
 def _music21_note_count(abc_text:str) -> int:
     "Notes and chords with positive duration that music21 finds in `abc_text`."
     return sum(1 for n in _music21_parse(abc_text).recurse().notes if n.duration.quarterLength > 0)
@@ -280,12 +256,13 @@ def score_samples(samples_dir:str|Path, # a folder written by `generate_samples`
 
 # %% ../nbs/08_evaluation.ipynb #82d4b48d
 def _abc_dir_texts(abc_dir:Path) -> list[tuple[str, str]]:
-    "(name, ABC text) of every tune in the `.abc` files of `abc_dir`."
+    "(name, ABC text) of each tune in the `.abc` files of `abc_dir` and its subfolders."
     texts = []
-    for path in sorted(abc_dir.glob('*.abc')):
+    for path in sorted(p for p in abc_dir.rglob('*.abc') if p.is_file()):
         text = path.read_bytes().decode('utf-8', errors='replace')
+        name = path.relative_to(abc_dir).as_posix()
         tunes = split_abc_tunes(text) if len(re.findall(r'^X:', text, re.M)) > 1 else [text]
-        texts += [(path.name if len(tunes) == 1 else f'{path.name}#{i}', t) for i, t in enumerate(tunes)]
+        texts += [(name if len(tunes) == 1 else f'{name}#{i}', t) for i, t in enumerate(tunes)]
     return texts
 
 def _checks_info(timeout:float) -> dict:
@@ -300,9 +277,10 @@ def score_abc_dir(abc_dir:str|Path, # a folder of .abc files
                  ) -> Path:
     "Check every tune in a folder of `.abc` files; writes `validity.json` and `validity.md`, returns the output folder."
     abc_dir = Path(abc_dir)
-    if not abc_dir.is_dir(): raise FileNotFoundError(f"--abc-dir {abc_dir} is not a folder")
+    if not abc_dir.is_dir(): raise FileNotFoundError(f"abc_dir={str(abc_dir)!r} is not a folder")
     texts = _abc_dir_texts(abc_dir)
-    if not texts: raise ValueError(f"--abc-dir {abc_dir} holds no .abc files")
+    if not texts:
+        raise ValueError(f"abc_dir={str(abc_dir)!r} holds no .abc files (nor do its subfolders)")
     records = check_abc_texts([t for _, t in texts], timeout, workers)
     for (name, _), record in zip(texts, records): record['name'] = name
     summary = validity_summary(records)
@@ -331,8 +309,6 @@ def _validity_markdown(metrics:dict, groups:dict, real:dict, settings:dict, musi
 # %% ../nbs/08_evaluation.ipynb #0ad43130
 def _musical_measures(out_dir:Path, texts:dict, samples_dir:Path, real_records:list, real_texts:list, timeout, workers, seed) -> str:
     "Measure every group with `08a_metrics`; write music.json/md and the plot, each sample's and real tune's measures; the table."
-    from symmusic.metrics import compare_groups, metrics_table, plot_metrics
-    from symmusic.scaling import save_figure
     comparison = compare_groups(texts, timeout=max(timeout, 30), workers=workers, seed=seed)
     index = read_json(samples_dir/'index.json')
     for record, measures in zip([r for r in index['samples'] if r['kind'] == 'unconditional'], comparison['measures']['unconditional samples']):
@@ -393,34 +369,28 @@ def evaluate_run(run_dir:str|Path, # a run folder (or name under runs/)
     return out_dir
 
 # %% ../nbs/08_evaluation.ipynb #b152f48e
-def evaluate_command(run:Param("a run folder (or a name under runs/)", str, opt=False, nargs='?')=None,
-                     abc_dir:str=None, # instead of a run: score every tune in this folder of .abc files
-                     n_samples:int=64, # unconditional samples
-                     n_prompted:int=16, # samples prompted by held-out test tunes
-                     max_new_tokens:int=1024, # length cap per sample, in tokens
-                     temperature:float=1.0, top_k:int=None, top_p:float=None, # sampling settings
-                     n_real:int=200, # real test tunes checked for the ceiling
-                     seed:int=0, timeout:float=20, workers:int=None, device:str='auto',
-                     out_dir:str=None, # default: studies/<run name> (or studies/abc-<folder name>)
-                    ) -> Path:
-    "Evaluate a run (test metrics, samples, tiered validity against real test tunes), or score a folder of ABC files."
-    if (run is None) == (abc_dir is None): raise ValueError("give a run folder, or --abc-dir DIR (not both)")
+@console_script
+def symmusic_evaluate(run:Param("a run folder (or a name under runs/)", str, opt=False,
+                                nargs='?')=None,
+                      abc_dir:str=None, # instead of a run: score the tunes of its .abc files
+                      n_samples:int=64, # unconditional samples
+                      n_prompted:int=16, # samples prompted by held-out test tunes
+                      max_new_tokens:int=1024, # length cap per sample, in tokens
+                      temperature:float=1.0, top_k:int=None, top_p:float=None, # sampling settings
+                      n_real:int=200, # real test tunes checked for the ceiling
+                      seed:int=0, timeout:float=20, workers:int=None, device:str='auto',
+                      out_dir:str=None, # default: studies/<run name> (or studies/abc-<folder name>)
+                     ) -> Path:
+    "Evaluate a run (test metrics, samples, validity beside real test tunes), or score ABC files."
+    if (run is None) == (abc_dir is None):
+        raise ValueError("give a run folder, or --abc_dir DIR (not both)")
     if abc_dir is not None: out = score_abc_dir(abc_dir, out_dir, timeout, workers)
-    else: out = evaluate_run(run, n_samples, n_prompted, max_new_tokens, temperature, top_k, top_p, n_real=n_real, seed=seed,
-                             timeout=timeout, workers=workers, device=device, out_dir=out_dir)
-    print((out/'validity.md').read_text()); print(f"written to {out}")
+    else: out = evaluate_run(run, n_samples, n_prompted, max_new_tokens, temperature, top_k, top_p,
+                             n_real=n_real, seed=seed, timeout=timeout, workers=workers,
+                             device=device, out_dir=out_dir)
+    print((out/'validity.md').read_text())
+    print(f"written to {out}")
     return out
-
-# %% ../nbs/08_evaluation.ipynb #9ab1f462
-def symmusic_evaluate(argv:list[str]|None=None # the command's arguments (default: `sys.argv[1:]`)
-                     ):
-    "The `symmusic_evaluate` command: `evaluate_command` parsed by fastcore, options spelled with hyphens or underscores."
-    from fastcore.script import anno_parser
-    argv = sys.argv[1:] if argv is None else argv
-    argv = [re.sub(r'^--[\w-]+', lambda m: '--' + m.group()[2:].replace('-', '_'), a) for a in map(str, argv)]
-    args = vars(anno_parser(evaluate_command, 'symmusic_evaluate').parse_args(argv))
-    for hidden in ('pdb', 'xtra'): args.pop(hidden, None)
-    evaluate_command(**args)  # returns nothing: the console script exits with what this returns
 
 # %% ../nbs/08_evaluation.ipynb #adb1c052
 def _corrupt_abc(abc:str, rng:random.Random) -> str:

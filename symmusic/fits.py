@@ -11,10 +11,12 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize
 
+from .core import *
+
 # %% auto #0
 __all__ = ['PARAM_NAMES', 'JOINT_NAMES', 'N_KINDS', 'fit_line', 'predict', 'one_blas_thread', 'fit_saturating', 'PowerLawFit',
            'fit_power_law', 'crossover', 'predict_joint', 'fit_joint', 'JointFit', 'fit_joint_law', 'fit_study',
-           'fit_summary', 'study_json', 'fits_table', 'si_format', 'honest_reading']
+           'fit_summary', 'study_json', 'fits_table', 'honest_reading']
 
 # %% ../nbs/06_fits.ipynb #b50e816c
 PARAM_NAMES = {'line': ('alpha', 'A'), 'saturating': ('E', 'A', 'alpha')}
@@ -320,13 +322,6 @@ def fits_table(fits:dict, # the content of fits.json (`study_json`)
              'LOO range': _range(p.get('loo_min'), p.get('loo_max')), 'sizes': f['n_points']}
             for nk, by_arch in fits['fits'].items() for arch, by_kind in by_arch.items()
             for kind, f in by_kind.items() for name, p in f['params'].items()]
-
-# %% ../nbs/06_fits.ipynb #ad6bbe74
-def si_format(x:float) -> str:
-    "A count with an SI suffix, e.g. 1.2M or 3.5T."
-    for unit, div in (('E', 1e18), ('P', 1e15), ('T', 1e12), ('G', 1e9), ('M', 1e6), ('K', 1e3)):
-        if abs(x) >= div: return f'{x / div:.3g}{unit}'
-    return f'{x:.3g}'
 
 # %% ../nbs/06_fits.ipynb #ace565f5
 def _ci(p:dict, fmt='{:.3g}') -> str:

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .core import *
-from .fits import fit_joint_law, fit_power_law, predict_joint, si_format
+from .fits import fit_joint_law, fit_power_law, predict_joint
 
 # %% auto #0
 __all__ = ['flops_law', 'flops_per_token_at', 'compute_optimal', 'isoflop_points', 'isoflop_exponent', 'family_frontier',
@@ -284,7 +284,6 @@ def analyze_frontier(study_dir:str|Path, # the study folder
                      cosine_rows:list[dict]|None=None, # from-scratch cosine runs to compare the branches with (`wsd_vs_cosine`)
                     ) -> dict:
     "Fit each family's frontier, test it on a held-out size, find the crossover; write frontier.json, frontier.md and plots."
-    from symmusic.scaling import save_figure
     study_dir = Path(study_dir); study_dir.mkdir(parents=True, exist_ok=True)
     families = {}
     for i, arch in enumerate(sorted({r['arch'] for r in rows})):

@@ -11,22 +11,19 @@ from pathlib import Path
 
 from .core import *
 from .convert import iter_tunes, music21_abc_tunes
+from .evaluate import TIERS
 
 # %% auto #0
 __all__ = ['table_html', 'render_abc', 'abcjs_path', 'abcjs_script', 'sine_wav', 'abc_html', 'show_abc', 'listen_check',
            'GalleryEntry', 'gallery_order', 'order_note', 'study_samples', 'real_tunes', 'study_real_tunes',
-           'check_tiers', 'gallery_html']
+           'gallery_html']
 
 # %% ../nbs/09a_gallery.ipynb #0ea7d613
-def _fmt(v) -> str:
-    if isinstance(v, bool): return 'yes' if v else 'no'
-    if isinstance(v, float): return f'{v:.4g}'
-    if isinstance(v, list): return ', '.join(map(_fmt, v))
-    return str(v)
+def _fmt(v) -> str: return format_value(v, '.4g')
 
 def table_html(rows:list[tuple], # (key, value) rows
                header:tuple=('quantity', 'value')) -> str:
-    "An HTML table of `rows`, every cell escaped."
+    "An HTML table of `rows`, every cell escaped (by `core.format_value`, floats to 4 digits)."
     cell = lambda tag, v: f'<{tag}>{html.escape(_fmt(v))}</{tag}>'
     body = ''.join('<tr>' + ''.join(cell('td', v) for v in row) + '</tr>' for row in rows)
     return f'<table class="data"><thead><tr>{"".join(cell("th", h) for h in header)}</tr></thead><tbody>{body}</tbody></table>'
@@ -74,8 +71,7 @@ def render_abc(abc:str, # one tune's ABC text
 # %% ../nbs/09a_gallery.ipynb #e1627103
 def abcjs_path() -> Path:
     "The abcjs file shipped inside the package."
-    import symmusic
-    path = Path(symmusic.__file__).parent/'assets'/'abcjs-basic-min.js'
+    path = package_dir()/'assets'/'abcjs-basic-min.js'
     if not path.exists(): raise FileNotFoundError(f"{path} is missing: reinstall symmusic (the abcjs file ships as package data)")
     return path
 
@@ -154,7 +150,6 @@ def _net_urls(netlog:Path) -> set[str]:
 def listen_check(page_html:str, # a page body, e.g. from `abc_html`
                  timeout:float=120) -> dict:
     "Open `page_html` in headless Chromium, offline: SVG staff lines and notes drawn, play controls, and URLs requested."
-    from symmusic.report import find_browser
     with tempfile.TemporaryDirectory() as tmp:
         page, netlog = Path(tmp, 'listen.html'), Path(tmp, 'net.json')
         page.write_text(f'<!doctype html><html><head><meta charset="utf-8"></head><body>{page_html}</body></html>', encoding='utf-8')
@@ -259,21 +254,9 @@ def study_real_tunes(study:dict, # from `read_study`
     "`n` of the study's real test tunes with their verdicts and measures, or `real_tunes(n)` when the study has none."
     path = Path(study['folder'])/'real_test_tunes.json'
     if not path.exists(): return real_tunes(n)
-    from symmusic.evaluate import TIERS
     records = gallery_order(read_json(path), seed)[:n]
     return [GalleryEntry(r['name'], 'real', r['abc'], _verdicts({t: r.get(t) for t in TIERS}, r.get('reasons') or {}),
                          {'source': 'test split'}, r.get('music') or {}) for r in records]
-
-# %% ../nbs/09a_gallery.ipynb #cf84783c
-def check_tiers(entries:list[GalleryEntry], # tunes; those with tiers already are left as they are
-                timeout:float=20, # seconds per tune and tier
-               ) -> list[GalleryEntry]:
-    "Give every entry without recorded tiers its verdict in each validity tier, with the reason for each failure."
-    from symmusic.evaluate import TIERS, check_abc_texts
-    todo = [e for e in entries if not e.tiers]
-    for entry, check in zip(todo, check_abc_texts([e.abc for e in todo], timeout=timeout)):
-        entry.tiers = _verdicts({tier: check[tier] for tier in TIERS}, check['reasons'])
-    return entries
 
 # %% ../nbs/09a_gallery.ipynb #a2175c18
 def _music_rows(m:dict) -> list[tuple]:
@@ -297,7 +280,9 @@ def _entry_html(entry:GalleryEntry, media:dict, stem:str, out_dir:Path) -> str:
         audio = f'<audio controls preload="metadata" src="media/{stem}.ogg"></audio>'
     details = ''.join(f'<li>{e(k)}: {e(_fmt(v))}</li>' for k, v in entry.details.items())
     drawn = 'not measured' if any(n.startswith('No sheet') for n in media['notes']) else bool(media['svgs'])
-    tiers = table_html([*entry.tiers.items(), ('sheet music drawn (abcm2ps)', drawn)], ('validity tier', 'result'))
+    verdicts = entry.tiers or {'validity': 'not checked by the study'}
+    rows = [*verdicts.items(), ('sheet music drawn (abcm2ps)', drawn)]
+    tiers = table_html(rows, ('validity tier', 'result'))
     music = table_html(_music_rows(entry.music), ('musical measure', 'value'))
     notes = ''.join(f'<p class="note">{e(n)}</p>' for n in media['notes'])
     sheets = (f'<div class="sheets"><div><h3>abcjs</h3>{abc_html(entry.abc, None, library=False)}</div>'
@@ -322,7 +307,6 @@ def gallery_html(entries:list[GalleryEntry], # the tunes to show, samples and re
                  summary:str='', # HTML shown first: the validity and musical-measure tables
                 ) -> str:
     "The gallery's HTML body, with every entry's media copied under `out_dir/media`."
-    from symmusic.evaluate import TIERS
     out_dir = Path(out_dir)
     shutil.copy(abcjs_path(), out_dir/'abcjs-basic-min.js')
     shutil.copy(abcjs_path().parent/'abcjs-LICENSE.md', out_dir/'abcjs-LICENSE.md')

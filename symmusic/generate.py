@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from .core import *
+from .device import *
 from .clean import EOT, split_header
 from .tokenize import load_tokenizer
 from .train import load_run, load_split, resolve_data
@@ -24,7 +25,7 @@ def run_dataset_dir(summary:dict # a run's summary.json
     "The folder of the dataset a run was trained on."
     given = summary.get('config', {}).get('data')
     try: return resolve_data(given or summary['dataset'])
-    except ValueError:
+    except FileNotFoundError:
         if not given: raise
         return resolve_data(summary['dataset'])  # the given path moved: look the name up
 
@@ -70,11 +71,6 @@ def heldout_prompts(dataset_dir:str|Path, # a dataset folder (or name under data
     return prompts
 
 # %% ../nbs/07_generate.ipynb #fc931773
-def _generator(device:torch.device, seed:int, *key:int) -> torch.Generator:
-    "A generator on `device` seeded from `seed` and `key` (independent streams for independent draws)."
-    state = np.random.SeedSequence([seed, *key]).generate_state(1, np.uint64)[0]
-    return torch.Generator(device).manual_seed(int(state >> np.uint64(1)))
-
 def _draw(model, tokenizer, prompt:str, n:int, device, generator, **sampling) -> list[dict]:
     "`n` continuations of `prompt` (after `<|endoftext|>`): text, token counts and whether each hit the length cap."
     prefix = [tokenizer.eot_id] + (tokenizer.encode('\n' + prompt) if prompt else [])
@@ -116,10 +112,13 @@ def generate_samples(run_dir:str|Path, # a run folder (or name under runs/)
     sampling = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p)
     drawn, t0 = [], time.perf_counter()
     for b, start in enumerate(range(0, n, batch_size)):
-        for s in _draw(model, tokenizer, '', min(batch_size, n - start), dev, _generator(dev, seed, 0, b), **sampling):
+        generator = seeded_generator(seed, 0, b, device=dev)
+        for s in _draw(model, tokenizer, '', min(batch_size, n - start), dev, generator,
+                       **sampling):
             drawn.append({'file': f'unconditional-{len(drawn):04d}.abc', 'kind': 'unconditional', 'prompt': None, **s})
     for i, prompt in enumerate(prompts or []):
-        s = _draw(model, tokenizer, prompt, 1, dev, _generator(dev, seed, 1, i), **sampling)[0]
+        generator = seeded_generator(seed, 1, i, device=dev)
+        s = _draw(model, tokenizer, prompt, 1, dev, generator, **sampling)[0]
         drawn.append({'file': f'prompted-{i:04d}.abc', 'kind': 'prompted', 'prompt': prompt, **s})
     samples_dir = Path(out_dir or stage_dir('studies')/Path(run_dir).name)/folder
     records = _sample_files(samples_dir, drawn)

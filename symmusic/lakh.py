@@ -8,7 +8,7 @@ import http.client, os, shutil, tarfile, time, urllib.error, urllib.request, war
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from fastcore.script import Param, call_parse
+from fastcore.script import Param
 from tqdm.auto import tqdm
 
 from .core import *
@@ -194,7 +194,7 @@ def download_lakh(name:str='lmd_full', # which archive: 'lmd_full', 'lmd_matched
     return target
 
 # %% ../nbs/01_lakh.ipynb #8e52bea5
-@call_parse
+@console_script
 def symmusic_download(archive:Param("which Lakh archive", str, opt=False, nargs='?', choices=list(ARCHIVES))='lmd_full',
                       dest:str=None, # folder for the archive and its extraction (default: raw/lakh under the symmusic home)
                       url:str=None, # another address for the archive (a mirror)

@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import *
-from .clean import split_header
-from .evaluate import _METER, _music21_parse
+from .clean import _METER, _music21_parse, split_header
 
 # %% auto #0
 __all__ = ['METRICS', 'bar_quarters', 'tune_measures', 'measure_texts', 'reference_pitch_classes', 'group_metrics',

@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from fastcore.basics import patch
 
 from .core import *
+from .device import *
 
 # %% auto #0
 __all__ = ['SIZES', 'CPU_LADDER', 'SEED_PARAMS', 'ARCHS', 'GPTConfig', 'KVCache', 'CausalSelfAttention', 'MLP', 'Block', 'GPT',

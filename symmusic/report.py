@@ -10,21 +10,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from fastcore.script import call_parse
 from .core import *
-from .gallery import check_tiers, gallery_html, order_note, real_tunes, study_real_tunes, study_samples, table_html
+from .vocab import vocab_table
+from .gallery import (gallery_html, order_note, real_tunes, study_real_tunes, study_samples,
+                              table_html)
 
 # %% auto #0
-__all__ = ['PLOT_SUFFIXES', 'STUDY_FILES', 'RESERVED_PAGES', 'BROWSERS', 'study_folder', 'read_csv_rows', 'read_study',
-           'scaling_plot', 'flat_items', 'source_notebooks_dir', 'notebook_sources', 'render_notebooks', 'build_report',
-           'page_problems', 'symmusic_report', 'find_browser', 'browser_check']
+__all__ = ['PLOT_SUFFIXES', 'STUDY_FILES', 'RESERVED_PAGES', 'study_folder', 'read_csv_rows', 'read_study', 'scaling_plot',
+           'source_notebooks_dir', 'notebook_sources', 'render_notebooks', 'build_report', 'page_problems',
+           'symmusic_report', 'browser_check']
 
 # %% ../nbs/09_report.ipynb #3b2eb05f
 def study_folder(study:str|Path, # a study name under `studies/`, or a path to a study folder
                 ) -> Path:
     "The folder of `study`: a path as given, or `stage_dir('studies')/study` for a bare name."
-    path = Path(study)
-    return path if path.is_absolute() or len(path.parts) > 1 else stage_dir('studies')/path
+    return stage_path('studies', study)
 
 PLOT_SUFFIXES = ('.png', '.svg', '.jpg', '.jpeg')
 STUDY_FILES = ('results.csv', 'results.md', 'fits.json', 'fits.md', 'reading.md', 'validity.json', 'validity.md', 'music.json', 'music.md',
@@ -65,18 +65,6 @@ def scaling_plot(plots:list[Path]) -> Path|None:
     "The study's main scaling plot among `plots`, or None."
     ranked = sorted(plots, key=lambda p: ('scaling' not in p.stem.lower(), p.suffix.lower() != '.png', p.name))
     return ranked[0] if ranked else None
-
-# %% ../nbs/09_report.ipynb #57c1bc9a
-def flat_items(obj:Any, # parsed JSON
-               prefix:str='', # key of `obj` itself
-              ) -> list[tuple[str, Any]]:
-    "The scalars of nested dicts and short lists as (dotted key, value) rows."
-    if isinstance(obj, dict): return [row for k, v in obj.items() for row in flat_items(v, f'{prefix}.{k}' if prefix else str(k))]
-    if isinstance(obj, list):
-        if len(obj) > 8: return [(prefix, f'{len(obj)} items')]
-        if all(not isinstance(v, (dict, list)) for v in obj): return [(prefix, obj)]
-        return [row for i, v in enumerate(obj) for row in flat_items(v, f'{prefix}[{i}]')]
-    return [(prefix, obj)]
 
 # %% ../nbs/09_report.ipynb #098123b7
 def source_notebooks_dir() -> Path|None:
@@ -215,9 +203,8 @@ def _figure(src:str, caption:str, id:str='') -> str:
 
 def _vocab_html() -> str:
     "The recorded vocabulary comparison (bench/vocab.json), if this checkout has it."
-    from symmusic.vocab import vocab_table
-    import symmusic
-    path = next((p for p in (home()/'bench'/'vocab.json', Path(symmusic.__file__).resolve().parents[1]/'bench'/'vocab.json') if p.exists()), None)
+    candidates = (home()/'bench'/'vocab.json', package_dir().parent/'bench'/'vocab.json')
+    path = next((p for p in candidates if p.exists()), None)
     if path is None: return ''
     v = read_json(path)
     return (f"<h3>Choosing the Phase 2 model: vocabularies at equal CPU time</h3><p>Each family trained for {v['cpu_seconds']:g} CPU seconds "
@@ -232,7 +219,9 @@ def _home_body(study:dict, name:str, pages:list[dict], gallery_counts:dict) -> s
     results = study['results']
     results_html = table_html([list(r.values()) for r in results[:60]], list(results[0])) if results else _note("No results.csv, or it has no rows.")
     results_html = _markdown_html(study['markdown']['results']) if 'results' in study['markdown'] else results_html
-    table_or_note = lambda obj, what: table_html(flat_items(obj)) if obj is not None else _note(f"No {what}.")
+    def table_or_note(obj, what):
+        if obj is None: return _note(f"No {what}.")
+        return table_html(list(flatten(obj, max_items=8).items()))
     validity_html = _markdown_html(study['markdown']['validity']) if 'validity' in study['markdown'] else table_or_note(study['validity'], 'validity.json')
     validity_html += _vocab_html()
     fits_html = ''.join(_markdown_html(study['markdown'][k]) for k in ('reading', 'fits') if k in study['markdown'])
@@ -327,7 +316,6 @@ def build_report(study:str|Path='demo', # a study name under `studies/`, or a pa
             if (folder/name).exists(): shutil.copy(folder/name, tmp/'data'/name)
         samples, sample_notes = study_samples(study, n_samples)
         reals = study_real_tunes(study, n_real) if (folder/'real_test_tunes.json').exists() else real_tunes(n_real, corpus)
-        check_tiers(samples + reals)
         nav, name = _nav(pages), folder.name
         gallery = gallery_html(samples + reals, tmp, n_audio, audio_seconds, _gallery_summary(study, sample_notes))
         atomic_write(tmp/'gallery.html', _page(f'Gallery: study {name}', gallery, nav))
@@ -366,7 +354,7 @@ def page_problems(page:Path, # an HTML file of the report
     return problems
 
 # %% ../nbs/09_report.ipynb #f376f160
-@call_parse
+@console_script
 def symmusic_report(study:str='demo', # a study name under studies/, or a path to a study folder
                     out:str=None, # the report folder (default: report/<study>)
                     notebooks:str='*', # glob: which notebooks become pages
@@ -377,14 +365,6 @@ def symmusic_report(study:str='demo', # a study name under studies/, or a path t
     print(report/'index.html')
 
 # %% ../nbs/09_report.ipynb #314f64bb
-BROWSERS = ('chromium', 'chromium-browser', 'google-chrome')
-
-def find_browser() -> str:
-    "The path of a Chromium-like browser, or `ToolNotFound` saying how to install one."
-    for name in BROWSERS:
-        if shutil.which(name): return shutil.which(name)
-    raise ToolNotFound(f"no headless browser ({', '.join(BROWSERS)}) is installed; install it with: {TOOL_HINTS['chromium']}")
-
 def _headless(args:list, profile:Path, timeout:float=120) -> ToolResult:
     return run_tool([find_browser(), '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                      '--disable-background-networking', '--disable-component-update', '--disable-sync',

@@ -9,18 +9,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from fastcore.script import call_parse
 from matplotlib.figure import Figure
 
 from .core import *
+from .models import SIZES
+from .tokenize import dataset_meta, prepare_dataset
+from .train import TrainConfig, epochs_error, resolve_data, run_differences
 from .fits import *
+from .frontier import analyze_frontier
 
 # %% auto #0
-__all__ = ['RESULT_COLUMNS', 'FAMILY_COLORS', 'SWEEPS', 'study_rows', 'write_results', 'save_figure', 'plot_scaling',
-           'plot_training_curves', 'plot_loss_vs_compute', 'tuned_learning_rates', 'learning_rate', 'sweep_plan',
-           'phase2_plan', 'phase2_evaluation', 'train_notebook', 'run_runs', 'analyze_study', 'analyze_lr_sweep',
-           'extend_lr_plan', 'learning_rate_table', 'plot_lr_sweep', 'preset_dataset', 'check_plan', 'run_sweep',
-           'show_study', 'symmusic_sweep']
+__all__ = ['RESULT_COLUMNS', 'FAMILY_COLORS', 'SWEEPS', 'study_rows', 'write_results', 'plot_scaling', 'plot_training_curves',
+           'plot_loss_vs_compute', 'tuned_learning_rates', 'learning_rate', 'sweep_plan', 'phase2_plan',
+           'phase2_evaluation', 'train_notebook', 'run_runs', 'analyze_study', 'analyze_lr_sweep', 'extend_lr_plan',
+           'learning_rate_table', 'plot_lr_sweep', 'preset_dataset', 'check_plan', 'run_sweep', 'show_study',
+           'symmusic_sweep']
 
 # %% ../nbs/06a_scaling.ipynb #2a072788
 RESULT_COLUMNS = ('arch', 'size', 'seed', 'n_params', 'n_params_non_embedding', 'tokens', 'tokens_per_param', 'epochs', 'learning_rate',
@@ -61,15 +64,6 @@ def write_results(rows:list[dict], # from `study_rows`
 
 # %% ../nbs/06a_scaling.ipynb #684aabb6
 FAMILY_COLORS = {'gpt': 'tab:blue', 'lstm': 'tab:orange'}
-
-def save_figure(fig:Figure, folder:str|Path, name:str) -> list[Path]:
-    "Write `fig` as `folder/name.png` and `folder/name.svg`."
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder/f'{name}.png', folder/f'{name}.svg']
-    for path in paths:
-        buffer = io.BytesIO(); fig.savefig(buffer, format=path.suffix[1:], dpi=150, bbox_inches='tight')
-        atomic_write(path, buffer.getvalue())
-    return paths
 
 def _log_axes(ax, xlabel, ylabel):
     "Log-log axes labelled in plain numbers: 1, 2, 5 × 10^k as 10K, 20K, 50K on x; 2, 3, 4 on y."
@@ -199,8 +193,7 @@ def _preset(preset:str) -> dict:
 def tuned_learning_rates(tuning_preset:str, # a preset with an `lr_grid`, e.g. 'demo-lr'
                         ) -> dict|None:
     "The committed result of a learning-rate sweep (`assets/learning_rates/<preset>.json`), or None if it was never run."
-    import symmusic
-    path = Path(symmusic.__file__).parent/'assets'/'learning_rates'/f'{tuning_preset}.json'
+    path = package_dir()/'assets'/'learning_rates'/f'{tuning_preset}.json'
     return read_json(path) if path.exists() else None
 
 def learning_rate(preset:str, arch:str, size:str) -> tuple[float, str]:
@@ -213,7 +206,6 @@ def learning_rate(preset:str, arch:str, size:str) -> tuple[float, str]:
 def sweep_plan(preset:str, # a key of `SWEEPS`
               ) -> list[dict]:
     "The runs of sweep `preset`: name, family, size, role, stage and every `nbs/train.ipynb` parameter."
-    from symmusic.models import SIZES
     cfg, plan = _preset(preset), []
     for arch, size in cfg['runs']:
         if size not in SIZES[arch]: raise ValueError(f"preset {preset!r} names {arch} size {size!r}, not in models.SIZES[{arch!r}]")
@@ -249,7 +241,6 @@ def phase2_plan(preset:str, # a key of `SWEEPS`
                 **overrides, # other `nbs/train.ipynb` parameters, e.g. tokens=, block_size=; None keeps the preset's
                ) -> dict:
     "The Phase 2 run of `preset`, one model (the preset's `arch`, GPT by default) on the BPE data, as a `sweep_plan` entry for `run_runs`."
-    from symmusic.models import SIZES
     cfg = _preset(preset)['phase2']; size = size or cfg['size']; arch = cfg.get('arch', 'gpt')
     if size not in SIZES[arch]: raise ValueError(f"Phase 2 size {size!r} is not a {arch.upper()} size; choose one of {list(SIZES[arch])}")
     base = {**_preset(preset)['train'], **cfg['train']}
@@ -276,7 +267,6 @@ def train_notebook(path:str|Path|None=None, # an explicit path to train.ipynb
 # %% ../nbs/06a_scaling.ipynb #12c29a94
 def _differences(run_dir:Path, params:dict) -> dict|None:
     "None if `run_dir` holds no finished run; else what differs between it and a run of `params` (empty: the same run)."
-    from symmusic.train import TrainConfig, resolve_data, run_differences
     if not (run_dir/'summary.json').exists(): return None
     cfg = TrainConfig.from_params({k: v for k, v in params.items() if k not in ('out_dir', 'force')})
     return run_differences(read_json(run_dir/'summary.json'), cfg, file_digest(resolve_data(cfg.data)/'meta.json', 'sha256'))
@@ -285,22 +275,9 @@ def _finished(run_dir:Path, params:dict) -> bool:
     "Whether `run_dir` holds a finished run of exactly these parameters, on the same dataset."
     return _differences(run_dir, params) == {}
 
-def _notebook_error(nb:Path) -> str|None:
-    "'Name: message' of the first error output in an executed notebook, if any."
-    if not nb.exists(): return None
-    for cell in read_json(nb)['cells']:
-        for out in cell.get('outputs', []):
-            if out.get('output_type') == 'error': return f"{out['ename']}: {out['evalue']}"
-
-def _execute_run(nb:Path, params:dict, out_nb:Path, timeout:float, threads:int|None=None) -> str|None:
-    "Execute `nb` with `params` into `out_nb` with papermill in its own process; the error as text, or None on success."
-    import sys, yaml  # papermill reads its parameters as YAML; safe_dump keeps every float a float
-    out_nb.parent.mkdir(parents=True, exist_ok=True)
-    r = run_tool([sys.executable, '-m', 'papermill', nb, out_nb, '-y', yaml.safe_dump(params), '-k', 'python3', '--cwd', nb.parent,
-                  '--no-progress-bar'], timeout=timeout, env={k: str(threads) for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')} if threads else None)
-    if r.ok: return None
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
-    return _notebook_error(out_nb) or (f'timed out after {timeout:.0f} s' if r.timed_out else (lines[-1] if lines else f'exit code {r.returncode}'))
+def _threads_env(threads:int|None) -> dict|None:
+    "The environment that gives a run `threads` torch threads (None: torch's default)."
+    return {k: str(threads) for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')} if threads else None
 
 # %% ../nbs/06a_scaling.ipynb #7807f0f0
 def run_runs(plan:list[dict], # from `sweep_plan`
@@ -317,7 +294,8 @@ def run_runs(plan:list[dict], # from `sweep_plan`
         run_dir, out_nb, t0 = stage_dir('runs')/run['name'], Path(notebooks_dir)/f"{run['name']}.ipynb", time.perf_counter()
         if _finished(run_dir, run['params']) and not force: status, error = 'skipped', None
         else:
-            error = _execute_run(nb, {**run['params'], 'out_dir': str(run_dir), 'force': force}, out_nb, timeout, threads)
+            params = {**run['params'], 'out_dir': str(run_dir), 'force': force}
+            error = execute_notebook(nb, out_nb, params, timeout, _threads_env(threads))
             status = 'failed' if error else 'trained'
             if out_nb.exists() and run_dir.exists(): atomic_write(run_dir/'train.ipynb', out_nb.read_bytes())
         done.append(run['name'])
@@ -405,7 +383,6 @@ def preset_dataset(preset:str, # a key of `SWEEPS`
                    phase:int=1, # 1: the characters of the sweep; 2: the BPE data of the Phase 2 model
                   ) -> Path:
     "The dataset a preset trains on: built on first use from music21, or the Lakh one, with how to build it if missing."
-    from symmusic.tokenize import prepare_dataset
     cfg = _preset(preset)
     vocab = cfg.get('phase2', {}).get('vocab_size', 4096)
     name = f"{cfg['source']}-{'char' if phase == 1 else 'bpe'}" + ('' if phase == 1 or vocab == 4096 else str(vocab))
@@ -420,8 +397,6 @@ def check_plan(plan:list[dict], # from `sweep_plan`, each with its `data`
                force:bool=False, # retraining was asked for: finished runs do not have to match
               ):
     "Stop before any training if a run would pass its epoch bound, or if a finished run of its name has other parameters."
-    from symmusic.train import TrainConfig, epochs_error, resolve_data
-    from symmusic.tokenize import dataset_meta
     problems = []
     for run in plan:
         cfg = TrainConfig.from_params(run['params'])
@@ -460,7 +435,6 @@ def run_sweep(preset:str='demo', # a key of `SWEEPS`
     if 'lr_grid' in cfg: analysis = analyze_lr_sweep(study_dir, preset, runs_of('run'))
     else: analysis = analyze_study(study_dir, runs_of('run', 'trunk'), n_boot, seed)  # the law in N: one budget, the longest
     if 'budgets' in cfg:
-        from symmusic.frontier import analyze_frontier
         analysis['frontier'] = analyze_frontier(study_dir, study_rows(runs_of('trunk', 'branch')), n_boot, seed, study_rows(runs_of('cosine_check')))
     if cfg.get('learning_rates') and (tuned := tuned_learning_rates(cfg['learning_rates'])):
         atomic_write(study_dir/'learning_rates.md', markdown_table(learning_rate_table(tuned)) + '\n')
@@ -479,7 +453,7 @@ def show_study(study_dir:str|Path):
     for name in ('scaling', 'training_curves', 'loss_vs_compute'):
         if (study_dir/'plots'/f'{name}.png').exists(): display(Image(filename=str(study_dir/'plots'/f'{name}.png')))
 
-@call_parse
+@console_script
 def symmusic_sweep(preset:str='demo', # sweep preset: demo, paper or smoke
                    study:str=None, # study folder name under studies/ (default: the preset)
                    force:bool=False, # retrain finished runs
@@ -489,6 +463,7 @@ def symmusic_sweep(preset:str='demo', # sweep preset: demo, paper or smoke
     stop_on_signals()  # SIGTERM stops the sweep as Ctrl-C does: every run it started stops, finished runs stay
     try: study_dir = run_sweep(preset, study, force, n_boot)
     except KeyboardInterrupt as e:
-        sys.exit(f"symmusic_sweep stopped ({e or 'Ctrl-C'}): every run it started has stopped; finished runs are kept, and the same command continues")
+        sys.exit(f"symmusic_sweep stopped ({e or 'Ctrl-C'}): every run it started has stopped; "
+                 "finished runs are kept, and the same command continues")
     print((study_dir/('learning_rates.md' if 'lr_grid' in _preset(preset) else 'reading.md')).read_text())
     print(f"results, fits and plots: {study_dir}")

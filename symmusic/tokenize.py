@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
-from fastcore.script import call_parse
 from tqdm.auto import tqdm
 
 from .core import *
+from .device import machine_info
 from .convert import iter_tunes
 from .clean import EOT, SPLITS, clean_tunes, find_corpus, phase_params, resolve_gzip_threshold
 from .dedup import duplicate_groups, lakh_song_keys, lakh_tune_song_keys, shingle_sample
@@ -175,18 +175,14 @@ def _check_splits(counts:dict, skipped:dict, n_read:int|None, corpus:Path, fract
                          "use a larger corpus or larger val/test fractions")
 
 # %% ../nbs/03_tokenize.ipynb #5ce71a5f
-def _dataset_path(dataset:str|Path) -> Path:
-    "The folder of a dataset given by path or by name under `datasets/`."
-    p = Path(dataset)
-    return p if (p/'meta.json').exists() or p.is_absolute() or len(p.parts) > 1 else stage_dir('datasets')/dataset
-
 def _default_name(source:str|Path, phase:int) -> str:
     return f"{Path(str(source).rstrip('/')).name}-{'char' if phase == 1 else 'bpe'}"  # 'music21' or a folder's name
 
 def _build_tokenizer(phase:int, work:Path, stats:dict, vocab_size:int):
     if phase == 1: tokenizer = CharTokenizer.from_counts(stats['train_chars'])
     else: tokenizer = train_bpe(_split_texts(work/'train.jsonl'), vocab_size)
-    if tokenizer.vocab_size >= 65536: raise ValueError(f"vocabulary of {tokenizer.vocab_size} tokens does not fit uint16 ids (< 65536)")
+    if tokenizer.vocab_size >= 65536:
+        raise ValueError(f"a vocabulary of {tokenizer.vocab_size} tokens does not fit uint16 ids")
     return tokenizer
 
 # %% ../nbs/03_tokenize.ipynb #19f7e6b5
@@ -221,7 +217,7 @@ def prepare_dataset(phase:int=1, # 1: characters (scaling study); 2: BPE, gzip f
                     **params, # cleaning parameters, see `clean.PHASE_PARAMS`
                    ) -> Path:
     "Clean, split and tokenize a corpus into `datasets/<name>/` (bins, meta.json, tokenizer.json); returns the folder."
-    out = _dataset_path(name or _default_name(source, phase))
+    out = stage_path('datasets', name or _default_name(source, phase))
     asked = dict(phase=phase, dataset_version=DATASET_VERSION, **params, **({'vocab_size': vocab_size} if phase == 2 else {}))
     if (out/'meta.json').exists() and not force and _is_current(out): return _check_finished(out, asked)
     t0, p, corpus = time.time(), phase_params(phase, **params), find_corpus(source)
@@ -261,8 +257,8 @@ def _meta(tokenizer, phase, stats, encoded, corpus, corpus_info, params, seconds
 def dataset_meta(dataset:str|Path # a dataset folder, or a name under `datasets/`
                 ) -> dict:
     "The `meta.json` of a finished dataset."
-    path = _dataset_path(dataset)
-    if not (path/'meta.json').exists(): raise FileNotFoundError(f"{path} is not a finished dataset (no meta.json); build it with prepare_dataset")
+    path = stage_path('datasets', dataset, ('meta.json',), 'dataset',
+                      'build it with prepare_dataset (or symmusic_prepare)')
     return read_json(path/'meta.json')
 
 def load_tokenizer(dataset:str|Path # a dataset folder, or a name under `datasets/`
@@ -270,7 +266,9 @@ def load_tokenizer(dataset:str|Path # a dataset folder, or a name under `dataset
     "The tokenizer a dataset was written with."
     meta = dataset_meta(dataset)
     if meta['kind'] == 'char': return CharTokenizer(meta['itos'])
-    if meta['kind'] == 'bpe': return BPETokenizer.from_file(_dataset_path(dataset)/meta['tokenizer_file'])
+    if meta['kind'] == 'bpe':
+        folder = stage_path('datasets', dataset, ('meta.json',))
+        return BPETokenizer.from_file(folder/meta['tokenizer_file'])
     raise ValueError(f"dataset {dataset}: tokenizer kind {meta['kind']!r} unknown; expected 'char' or 'bpe'")
 
 # %% ../nbs/03_tokenize.ipynb #6ee0b9e3
@@ -284,25 +282,28 @@ def dataset_summary(dataset:str|Path # a dataset folder, or a name under `datase
     return rows + [dict(split='total', **total, chars_per_token=total['n_chars'] / max(total['n_tokens'], 1))]
 
 # %% ../nbs/03_tokenize.ipynb #0ec01097
-@call_parse
-def symmusic_prepare(source:str='music21', # corpus source ('music21', 'music21-scores', 'lmd', a folder) or a finished corpus folder
-                     phase:int=1, # 1: characters (scaling study); 2: BPE with gzip filter, silence trim, long tunes cut
+@console_script
+def symmusic_prepare(source:str='music21', # 'music21', 'music21-scores', 'lmd', a folder or corpus
+                     phase:int=1, # 1: characters (scaling study); 2: BPE, gzip filter, trimmed, cut
                      name:str=None, # dataset folder name under datasets/ (default: <source>-char or <source>-bpe)
                      force:bool=False, # rebuild even if finished
                      vocab_size:int=4096, # BPE vocabulary (phase 2)
                      fractions:str='0.98,0.01,0.01', # train,val,test fractions of the split by duplicate group
                      split_seed:int=0, # seed of the split assignment
-                     gzip_threshold:float=None, # phase 2: fixed gzip ratio threshold (default: measured on the corpus)
+                     gzip_threshold:float=None, # phase 2: a fixed gzip ratio threshold, or measured
                      gzip_percentile:float=1.0, # phase 2: percentile of the corpus's ratios used as threshold
                      max_tune_chars:int=3000, # phase 2: tunes longer than this are cut into pieces
                      no_trim:bool=False, # phase 2: keep leading rests
                     ):
     "Clean, split and tokenize a corpus into a dataset folder (train/val/test .bin, meta.json, tokenizer.json)."
     params = dict(fractions=tuple(float(f) for f in fractions.split(',')), split_seed=split_seed)
-    if phase == 2: params.update(gzip_threshold=gzip_threshold, gzip_percentile=gzip_percentile, max_tune_chars=max_tune_chars, trim_silence=not no_trim)
+    if phase == 2:
+        params.update(gzip_threshold=gzip_threshold, gzip_percentile=gzip_percentile,
+                      max_tune_chars=max_tune_chars, trim_silence=not no_trim)
     path = prepare_dataset(phase, source, name, force, vocab_size, **params)
+    meta = dataset_meta(path)
     print(markdown_table(dataset_summary(path)))
-    print(f"{path}: {dataset_meta(path)['kind']} vocabulary of {dataset_meta(path)['vocab_size']:,}")
+    print(f"{path}: {meta['kind']} vocabulary of {meta['vocab_size']:,}")
 
 # %% ../nbs/03_tokenize.ipynb #962f7e0f
 def _time_phase(phase:int, corpus:Path, mb:float, tmp:Path) -> dict:

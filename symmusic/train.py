@@ -4,27 +4,29 @@
 
 # %% ../nbs/05_training.ipynb #5ecc9ccc
 from __future__ import annotations
-import argparse, ast, io, json, math, os, random, signal, time
+import ast, inspect, io, json, math, os, random, signal, time
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 from fastcore.basics import patch
+from fastcore.docments import docments
+from fastcore.script import Param
 
 from .core import *
+from .device import *
+from .clean import SPLITS
 from .models import SIZES, make_model, model_from_config
 from .tokenize import prepare_dataset, load_tokenizer, dataset_meta
 
 # %% auto #0
-__all__ = ['SPLITS', 'TrainConfig', 'resolve_data', 'run_folder', 'load_split', 'step_generator', 'get_batch', 'cooldown_start',
-           'lr_at', 'eval_windows', 'mean_loss', 'bits_per_char', 'save_checkpoint', 'load_checkpoint', 'rng_state',
-           'set_rng_state', 'init_distributed', 'train_step', 'epochs_error', 'Trainer', 'run_differences',
-           'tune_bootstrap', 'train', 'train_cli', 'load_run', 'plot_metrics', 'run_registry']
+__all__ = ['symmusic_train', 'TrainConfig', 'resolve_data', 'run_folder', 'load_split', 'step_generator', 'get_batch',
+           'cooldown_start', 'lr_at', 'eval_windows', 'mean_loss', 'bits_per_char', 'save_checkpoint',
+           'load_checkpoint', 'rng_state', 'set_rng_state', 'init_distributed', 'train_step', 'epochs_error', 'Trainer',
+           'run_differences', 'tune_bootstrap', 'train', 'load_run', 'plot_metrics', 'run_registry']
 
 # %% ../nbs/05_training.ipynb #dfc7ff16
-SPLITS = ('train', 'val', 'test')
-
 @dataclass
 class TrainConfig:
     "Every parameter of a training run (the parameters of `nbs/train.ipynb`)."
@@ -121,13 +123,8 @@ def resolve_data(data:str|Path|None=None, # a dataset name under datasets/, a pa
                 ) -> Path:
     "The dataset folder that `data` names, checked to hold `meta.json` and the three splits."
     if data is None or data == '': return prepare_dataset(phase=1)
-    path = Path(data).expanduser()
-    named = not path.is_absolute() and len(path.parts) == 1
-    for candidate in ([stage_dir('datasets')/path, path] if named else [path]):
-        if all((candidate/f).exists() for f in ('meta.json', *(f'{s}.bin' for s in SPLITS))): return candidate.resolve()
-    have = sorted(p.parent.name for p in stage_dir('datasets').glob('*/meta.json'))
-    _bad('data', str(data), f"a dataset folder with meta.json and train/val/test.bin, as a path or a name under "
-         f"{stage_dir('datasets')} (found there: {have}); build one with prepare_dataset or symmusic_prepare")
+    return stage_path('datasets', data, ('meta.json', *(f'{s}.bin' for s in SPLITS)), 'data',
+                      'build one with prepare_dataset or symmusic_prepare')
 
 # %% ../nbs/05_training.ipynb #b1654c06
 def _short(n:int) -> str:
@@ -140,8 +137,7 @@ def run_folder(cfg:TrainConfig, # the run's parameters
               ) -> Path:
     "The run's folder: `out_dir` (a name under runs/, or a path), or one named from arch, size, data, tokens and seed."
     name = cfg.out_dir or f"{cfg.arch}-{cfg.size}-{Path(data_dir).name}-{_short(cfg.tokens)}-s{cfg.seed}"
-    path = Path(name).expanduser()
-    return path.resolve() if path.is_absolute() or len(path.parts) > 1 else stage_dir('runs')/name
+    return stage_path('runs', name)
 
 # %% ../nbs/05_training.ipynb #757259f7
 def load_split(data_dir:Path, split:str) -> np.memmap:
@@ -151,9 +147,8 @@ def load_split(data_dir:Path, split:str) -> np.memmap:
     return np.memmap(path, dtype=np.uint16, mode='r')
 
 def step_generator(seed:int, step:int, micro:int=0, rank:int=0) -> torch.Generator:
-    "A torch generator seeded by the run's seed, the optimizer step, the micro-batch and the process rank."
-    state = np.random.SeedSequence([seed, step, micro, rank]).generate_state(1, np.uint64)[0]
-    return torch.Generator().manual_seed(int(state >> np.uint64(1)))
+    "A micro-batch's generator: `seeded_generator` of the seed, step, micro-batch and rank."
+    return seeded_generator(seed, step, micro, rank)
 
 # %% ../nbs/05_training.ipynb #7952c0b1
 def get_batch(data:np.ndarray, # a token stream
@@ -550,23 +545,30 @@ def train(**params) -> Path:
     return trainer.build().start().fit()
 
 # %% ../nbs/05_training.ipynb #30caec0a
-def train_cli(argv:list|None=None) -> Path:
-    "Command line for `train` (used under torchrun): `--size c0 --tokens 20000 ...`; values are read as Python literals."
-    def literal(text):
-        try: return ast.literal_eval(text)
-        except (ValueError, SyntaxError): return text
-    parser = argparse.ArgumentParser(description=train.__doc__)
-    for f in fields(TrainConfig): parser.add_argument(f'--{f.name}', type=literal, default=f.default)
-    run_dir = train(**vars(parser.parse_args(argv)))
+def _literal(text:str):
+    "A Python literal (`3`, `1e-3`, `None`, `[1000, 2000]`, `False`), else the text as it is."
+    try: return ast.literal_eval(text)
+    except (ValueError, SyntaxError): return text
+
+def symmusic_train(**params) -> Path:
+    "Train one model: `symmusic_train --size c0 --tokens 20000` (torchrun too); values are literals"
+    run_dir = train(**params)
     if torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
-    print(run_dir); return run_dir
+    print(run_dir)
+    return run_dir
+
+_help = docments(TrainConfig)
+symmusic_train.__signature__ = inspect.Signature(
+    [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+                       annotation=Param(_help[f.name], _literal))
+     for f in fields(TrainConfig)])
+symmusic_train = console_script(symmusic_train)
 
 # %% ../nbs/05_training.ipynb #e3c05642
 def load_run(run_dir:str|Path, # a run name under runs/, or a path
              device:str|torch.device='cpu') -> tuple:
     "(model in eval mode, tokenizer, summary) of a run, from its checkpoint (loaded with `weights_only=True`)."
-    path = Path(run_dir).expanduser()
-    if not path.is_absolute() and len(path.parts) == 1 and not path.exists(): path = stage_dir('runs')/path
+    path = stage_path('runs', run_dir, ('ckpt.pt',), 'run', 'train it first (symmusic_train)')
     ckpt = load_checkpoint(path/'ckpt.pt', device)
     model = model_from_config(ckpt['arch'], ckpt['model_config']).to(device)
     model.load_state_dict(ckpt['model']); model.eval()
@@ -588,15 +590,9 @@ def plot_metrics(run_dir:str|Path, ax=None):
     return ax
 
 # %% ../nbs/05_training.ipynb #bb3a2e0c
-def _flatten(d:dict, prefix:str='') -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict): out.update(_flatten(v, f'{prefix}{k}.'))
-        else: out[f'{prefix}{k}'] = v
-    return out
-
 def run_registry(runs_root:str|Path|None=None # the folder of run folders (default: runs/)
                 ) -> list[dict]:
     "One flat record (nested keys joined by '.') per finished run under `runs_root`, in run-name order."
     root = Path(runs_root) if runs_root else stage_dir('runs')
-    return [{'run': p.parent.name, **_flatten(read_json(p))} for p in sorted(root.glob('*/summary.json'))]
+    return [{'run': p.parent.name, **flatten(read_json(p))}
+            for p in sorted(root.glob('*/summary.json'))]

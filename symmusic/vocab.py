@@ -10,10 +10,12 @@ from pathlib import Path
 import torch
 
 from .core import *
+from .device import *
 from .tokenize import dataset_meta, prepare_dataset
 from .models import make_model
 from .train import train
-from .fits import si_format
+from .generate import generate_samples
+from .evaluate import score_samples
 
 # %% auto #0
 __all__ = ['VOCAB_SIZES', 'vocab_dataset', 'cpu_tokens_per_second', 'train_for_cpu_seconds', 'compare_vocabularies',
@@ -69,8 +71,6 @@ def train_for_cpu_seconds(arch:str, size:str, data:str|Path, # model and dataset
 # %% ../nbs/08b_vocab.ipynb #beb94dbd
 def _score_run(run:Path, n_samples:int, max_chars:int, seed:int, workers:int|None) -> dict:
     "Validation bits per character, and the validity of `n_samples` unconditional samples at temperature 1.0."
-    from symmusic.generate import generate_samples
-    from symmusic.evaluate import score_samples
     s = read_json(run/'summary.json')
     cpt = dataset_meta(Path(s['config']['data']))['chars_per_token']['train']
     samples = generate_samples(run, n_samples, max_new_tokens=math.ceil(max_chars / cpt), temperature=1.0, seed=seed,
