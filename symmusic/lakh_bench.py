@@ -40,12 +40,11 @@ def lakh_like_song(scores:list, # symusic Scores of tune renders to draw from
     song.tempos.extend(scores[0].tempos)
     for t in range(int(rng.integers(3, 11))):
         track = symusic.Track(name=f'track {t}', program=int(rng.integers(0, 112)))
-        octave, start = 12 * int(rng.integers(-2, 2)), 0
+        start, tpq = 0, song.ticks_per_quarter
         for _ in range(int(rng.integers(2, 6))):
-            tune = scores[int(rng.integers(len(scores)))]
-            for part in tune.tracks:
-                track.notes.extend(part.shift_time(start).shift_pitch(octave).notes)
-            start += tune.end()
+            tune, pitch = scores[int(rng.integers(len(scores)))], int(rng.integers(-24, 12))
+            for part in tune.tracks: track.notes.extend(part.shift_time(start).shift_pitch(pitch).notes)
+            start += tune.end() + int(rng.integers(0, 4 * tpq))  # a rest of up to a bar between tunes
         song.tracks.append(track)
     return song.dumps_midi()
 
@@ -55,7 +54,7 @@ def lakh_like_midis(n_files:int, # how many files
                    ) -> Iterator[tuple[str, bytes]]:
     "(`'<hex>/<md5>.mid'`, bytes) of `n_files` distinct Lakh-shaped MIDI files."
     import symusic
-    pool = min(13_000, max(40, n_files // 2))
+    pool = min(13_000, max(200, n_files // 2))
     scores = [symusic.Score.from_midi(p.read_bytes()) for p in tune_renders(pool)]
     rng, seen = np.random.default_rng(seed), set()
     while len(seen) < n_files:
@@ -124,7 +123,7 @@ def _stage_main(stage:str, args:dict):
     t0 = time.perf_counter()
     done = _STAGES[stage](**args)
     peak = lambda who: resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({'stage': stage, 'seconds': round(time.perf_counter() - t0, 2), **done,
+    print(json.dumps({'stage': stage, 'seconds': round(time.perf_counter() - t0, 3), **done,
                       'peak_rss_mb': round(peak(resource.RUSAGE_SELF), 1),
                       'peak_child_rss_mb': round(peak(resource.RUSAGE_CHILDREN), 1)}))
 
@@ -136,7 +135,8 @@ def _stage_command(stage:str, args:dict, home:Path) -> tuple[list, dict]:
 
 def _run_stage(stage:str, args:dict, home:Path, timeout:float=6 * 3600) -> dict:
     "Run a stage in a process of its own under `home`; its measurements."
-    r = run_tool(*_stage_command(stage, args, home), timeout=timeout)
+    command, env = _stage_command(stage, args, home)
+    r = run_tool(command, timeout=timeout, env=env)
     if not r.ok:
         raise RuntimeError(f"rehearsal stage {stage} failed: {(r.stderr or r.stdout)[-2000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -176,8 +176,9 @@ def _extrapolate(row:dict, facts:dict) -> dict:
     "A stage's files/s or MB/s, and its wall time scaled to lmd_full by its unit."
     by_bytes = row['stage'] in ('download', 'verify')
     scale = LMD_FULL['bytes'] / facts['size'] if by_bytes else LMD_FULL['files'] / facts['n_files']
-    rates = {'mb_per_s': round(row['mb'] / row['seconds'], 2)}
-    if 'files' in row: rates['files_per_s'] = round(row['files'] / row['seconds'], 1)
+    seconds = max(row['seconds'], 1e-3)
+    rates = {'mb_per_s': round(row['mb'] / seconds, 2)}
+    if 'files' in row: rates['files_per_s'] = round(row['files'] / seconds, 1)
     return {**row, **rates, 'lmd_full_unit': 'bytes' if by_bytes else 'files',
             'lmd_full_seconds': round(row['seconds'] * scale, 1)}
 
