@@ -43,8 +43,9 @@ def lakh_like_song(scores:list, # symusic Scores of tune renders to draw from
         start, tpq = 0, song.ticks_per_quarter
         for _ in range(int(rng.integers(2, 6))):
             tune, pitch = scores[int(rng.integers(len(scores)))], int(rng.integers(-24, 12))
-            for part in tune.tracks: track.notes.extend(part.shift_time(start).shift_pitch(pitch).notes)
-            start += tune.end() + int(rng.integers(0, 4 * tpq))  # a rest of up to a bar between tunes
+            for part in tune.tracks:
+                track.notes.extend(part.shift_time(start).shift_pitch(pitch).notes)
+            start += tune.end() + int(rng.integers(0, 4 * tpq))  # a rest of up to a bar
         song.tracks.append(track)
     return song.dumps_midi()
 
@@ -123,7 +124,8 @@ def _stage_main(stage:str, args:dict):
     t0 = time.perf_counter()
     done = _STAGES[stage](**args)
     peak = lambda who: resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({'stage': stage, 'seconds': round(time.perf_counter() - t0, 3), **done,
+    seconds = round(time.perf_counter() - t0, 3)
+    print(json.dumps({'stage': stage, 'seconds': seconds, 'finished': True, **done,
                       'peak_rss_mb': round(peak(resource.RUSAGE_SELF), 1),
                       'peak_child_rss_mb': round(peak(resource.RUSAGE_CHILDREN), 1)}))
 
@@ -134,9 +136,10 @@ def _stage_command(stage:str, args:dict, home:Path) -> tuple[list, dict]:
     return [sys.executable, '-c', code], {**env, 'SYMMUSIC_HOME': str(home)}
 
 def _run_stage(stage:str, args:dict, home:Path, timeout:float=6 * 3600) -> dict:
-    "Run a stage in a process of its own under `home`; its measurements."
+    "Run a stage in a process of its own under `home`: its measurements, or how long it ran."
     command, env = _stage_command(stage, args, home)
     r = run_tool(command, timeout=timeout, env=env)
+    if r.timed_out: return {'stage': stage, 'seconds': round(r.seconds, 1), 'finished': False}
     if not r.ok:
         raise RuntimeError(f"rehearsal stage {stage} failed: {(r.stderr or r.stdout)[-2000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -173,19 +176,22 @@ def _killed_convert(home:Path, args:dict, after:float) -> dict:
 
 # %% ../nbs/10a_lakh_bench.ipynb #353cc73e
 def _extrapolate(row:dict, facts:dict) -> dict:
-    "A stage's files/s or MB/s, and its wall time scaled to lmd_full by its unit."
-    by_bytes = row['stage'] in ('download', 'verify')
-    scale = LMD_FULL['bytes'] / facts['size'] if by_bytes else LMD_FULL['files'] / facts['n_files']
+    "A stage's files/s or MB/s, and its wall time scaled to lmd_full by files and by archive bytes."
+    by_files, by_bytes = LMD_FULL['files'] / facts['n_files'], LMD_FULL['bytes'] / facts['size']
+    if not row['finished']: return {**row, 'lmd_full_seconds': None,
+                                    'lmd_full_seconds_by_bytes': None}
     seconds = max(row['seconds'], 1e-3)
     rates = {'mb_per_s': round(row['mb'] / seconds, 2)}
     if 'files' in row: rates['files_per_s'] = round(row['files'] / seconds, 1)
-    return {**row, **rates, 'lmd_full_unit': 'bytes' if by_bytes else 'files',
-            'lmd_full_seconds': round(row['seconds'] * scale, 1)}
+    scale = by_bytes if row['stage'] in ('download', 'verify') else by_files
+    return {**row, **rates, 'lmd_full_seconds': round(row['seconds'] * scale, 1),
+            'lmd_full_seconds_by_bytes': round(row['seconds'] * by_bytes, 1)}
 
 def benchmark_lakh(n_files:int=20_000, # Lakh-shaped MIDI files in the archive
                    workers:int|None=None, # conversion processes (default: one per core)
                    kill_convert_after:float|None=None, # seconds: SIGKILL conversion, then resume
                    fractions:tuple=(0.98, 0.01, 0.01), # train, val, test fractions of both datasets
+                   stage_timeout:float=6 * 3600, # seconds a stage may run (one past it is recorded)
                   ) -> Path:
     "Rehearse the Lakh path on a Lakh-shaped archive, stage by stage; writes bench/lakh.json."
     archive, facts = lakh_like_archive(n_files)
@@ -202,11 +208,13 @@ def benchmark_lakh(n_files:int=20_000, # Lakh-shaped MIDI files in the archive
         for stage, args in plan:
             if stage == 'convert' and kill_convert_after:
                 resume = _killed_convert(home, args, kill_convert_after)
-            rows.append(_extrapolate(_run_stage(stage, args, home), facts))
+            rows.append(_extrapolate(_run_stage(stage, args, home, stage_timeout), facts))
             print(markdown_table(rows[-1:]), flush=True)
         if resume: resume['records_after_rerun'] = len(read_jsonl(home/'corpus/lmd/manifest.jsonl'))
-    total = sum(r['lmd_full_seconds'] for r in rows)
-    lmd_full = {**LMD_FULL, 'seconds': round(total, 1), 'minutes': round(total / 60, 1)}
+    finished = all(r['finished'] for r in rows)
+    total = lambda key: round(sum(r[key] for r in rows) / 60, 1) if finished else None
+    lmd_full = {**LMD_FULL, 'minutes': total('lmd_full_seconds'),
+                'minutes_by_bytes': total('lmd_full_seconds_by_bytes')}
     result = {'benchmark': 'lakh', 'machine': machine_info('cpu'),
               'archive': {**facts, 'path': shown_path(archive)}, 'stages': rows,
               'convert_resume': resume, 'lmd_full': lmd_full}
@@ -229,19 +237,21 @@ def benchmark_convert(n_files:int=2_000, # Lakh-shaped MIDI files
     "Files/s converted on `n_files` Lakh-shaped files per worker count; bench/convert.json."
     inputs, runs = find_inputs(_lakh_like_folder(n_files)), []
     mb = sum(p.stat().st_size for _, p in inputs) / 1e6
-    for w in workers:
-        seconds = []
-        for _ in range(repeats):
+    seconds, loads, converted = {w: [] for w in workers}, {w: [] for w in workers}, {}
+    for _ in range(repeats):  # the worker counts take turns: a change of load hits them alike
+        for w in workers:
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.perf_counter()
                 info = convert_files(inputs, tmp, workers=w, tool=tool)
-                seconds.append(time.perf_counter() - t0)
-                converted = conversion_stats(tmp)['converted']
-        best = min(seconds)
-        runs.append({'workers': w, 'files': len(inputs), 'converted': converted,
-                     'seconds': [round(t, 2) for t in seconds],
+                seconds[w].append(time.perf_counter() - t0)
+                loads[w].append(round(os.getloadavg()[0], 2))  # the last minute's load, at its end
+                converted[w] = conversion_stats(tmp)['converted']
+    for w in workers:
+        best = min(seconds[w])
+        runs.append({'workers': w, 'files': len(inputs), 'converted': converted[w],
+                     'seconds': [round(t, 2) for t in seconds[w]],
                      'files_per_s': round(len(inputs) / best, 1), 'mb_per_s': round(mb / best, 2),
-                     'load_average': machine_info('cpu')['load_average']})
+                     'load_1min': loads[w]})
     result = {'benchmark': 'convert', 'machine': machine_info('cpu'), 'input_mb': round(mb, 1),
               'midi2abc': {k: v for k, v in info.items() if k != 'exe'}, 'runs': runs,
               'speedup': round(runs[-1]['files_per_s'] / runs[0]['files_per_s'], 2)}
