@@ -42,7 +42,10 @@ def lakh_like_song(scores:list, # symusic Scores of tune renders to draw from
         track = symusic.Track(name=f'track {t}', program=int(rng.integers(0, 112)))
         start, tpq = 0, song.ticks_per_quarter
         for _ in range(int(rng.integers(2, 6))):
-            tune, pitch = scores[int(rng.integers(len(scores)))], int(rng.integers(-24, 12))
+            tune = scores[int(rng.integers(len(scores)))]
+            pitches = np.concatenate([p.notes.numpy()['pitch'] for p in tune.tracks] + [[60]])
+            low, high = max(-24, -pitches.min()), min(12, 128 - pitches.max())  # MIDI pitches stay 0-127
+            pitch = int(rng.integers(low, high))
             for part in tune.tracks:
                 track.notes.extend(part.shift_time(start).shift_pitch(pitch).notes)
             start += tune.end() + int(rng.integers(0, 4 * tpq))  # a rest of up to a bar
