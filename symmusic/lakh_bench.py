@@ -44,7 +44,7 @@ def lakh_like_song(scores:list, # symusic Scores of tune renders to draw from
         for _ in range(int(rng.integers(2, 6))):
             tune = scores[int(rng.integers(len(scores)))]
             pitches = np.concatenate([p.notes.numpy()['pitch'] for p in tune.tracks] + [[60]])
-            low, high = max(-24, -pitches.min()), min(12, 128 - pitches.max())  # MIDI pitches stay 0-127
+            low, high = max(-24, -pitches.min()), min(12, 128 - pitches.max())  # pitches stay 0-127
             pitch = int(rng.integers(low, high))
             for part in tune.tracks:
                 track.notes.extend(part.shift_time(start).shift_pitch(pitch).notes)
