@@ -212,7 +212,7 @@ def benchmark_lakh(n_files:int=20_000, # Lakh-shaped MIDI files in the archive
             if stage == 'convert' and kill_convert_after:
                 resume = _killed_convert(home, args, kill_convert_after)
             row = _run_stage(stage, args, home, stage_timeout)
-            if stage == 'convert' and resume:  # the killed run's work counts: the rerun did the rest
+            if stage == 'convert' and resume:  # the killed run's time counts too
                 resume.update(rerun_seconds=row['seconds'])
                 resume['records_after_rerun'] = len(read_jsonl(home/'corpus/lmd/manifest.jsonl'))
                 row['seconds'] = round(row['seconds'] + resume['killed_after_s'], 3)
