@@ -236,6 +236,11 @@ def _lakh_like_folder(n_files:int) -> Path:
     (folder/'done').touch()
     return folder
 
+def _cpu_seconds() -> tuple[float, float]:
+    "CPU seconds (user and system) used so far by this process, and by its ended children."
+    me, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
 def benchmark_convert(n_files:int=2_000, # Lakh-shaped MIDI files
                       workers:tuple=(1, 2), # worker counts to time
                       repeats:int=3, # runs per worker count; the fastest counts (load only slows)
@@ -244,13 +249,15 @@ def benchmark_convert(n_files:int=2_000, # Lakh-shaped MIDI files
     "Files/s converted on `n_files` Lakh-shaped files per worker count; bench/convert.json."
     inputs, runs = find_inputs(_lakh_like_folder(n_files)), []
     mb = sum(p.stat().st_size for _, p in inputs) / 1e6
-    seconds, loads, converted = {w: [] for w in workers}, {w: [] for w in workers}, {}
+    seconds, loads, cpu = ({w: [] for w in workers} for _ in range(3))
+    converted = {}
     for _ in range(repeats):  # the worker counts take turns: a change of load hits them alike
         for w in workers:
             with tempfile.TemporaryDirectory() as tmp:
-                t0 = time.perf_counter()
+                t0, cpu0 = time.perf_counter(), _cpu_seconds()
                 info = convert_files(inputs, tmp, workers=w, tool=tool)
                 seconds[w].append(time.perf_counter() - t0)
+                cpu[w].append([b - a for a, b in zip(cpu0, _cpu_seconds())])
                 loads[w].append(round(os.getloadavg()[0], 2))  # the last minute's load, at its end
                 converted[w] = conversion_stats(tmp)['converted']
     for w in workers:
@@ -258,7 +265,9 @@ def benchmark_convert(n_files:int=2_000, # Lakh-shaped MIDI files
         runs.append({'workers': w, 'files': len(inputs), 'converted': converted[w],
                      'seconds': [round(t, 2) for t in seconds[w]],
                      'files_per_s': round(len(inputs) / best, 1), 'mb_per_s': round(mb / best, 2),
-                     'load_1min': loads[w]})
+                     'load_1min': loads[w],
+                     'cpu_ms_per_file': round(1e3 * min(map(sum, cpu[w])) / len(inputs), 2),
+                     'parent_cpu_share': round(min(c[0] / sum(c) for c in cpu[w]), 3)})
     result = {'benchmark': 'convert', 'machine': machine_info('cpu'), 'input_mb': round(mb, 1),
               'midi2abc': {k: v for k, v in info.items() if k != 'exe'}, 'runs': runs,
               'speedup': round(runs[-1]['files_per_s'] / runs[0]['files_per_s'], 2)}
