@@ -117,7 +117,7 @@ def extract_tar_safely(archive:str|Path, # a .tar.gz file
             try:
                 with tarfile.open(fileobj=gz, mode='r|') as tar:
                     counts = _extract_members(tar, archive, tmp)
-                while gz.read(1 << 20): pass  # to the end: a cut or damaged file fails its checks here
+                while gz.read(1 << 20): pass  # to the end: a cut or damaged file fails here
             except _BROKEN as e:
                 why = f"{type(e).__name__}: {e}"
                 raise CorruptArchive(f"{archive} is truncated or corrupt ({why}); "
