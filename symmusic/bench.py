@@ -9,53 +9,33 @@ from pathlib import Path
 
 from .core import *
 from .device import *
-from .convert import conversion_stats, convert_files, music21_abc_tunes, write_tune_midis
 from .models import make_model
 from .tokenize import dataset_meta
 from .train import get_batch, load_split, resolve_data, step_generator, train, train_step
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'benchmark_function', 'benchmark_convert', 'benchmark_train', 'run_benchmarks', 'symmusic_bench',
-           'cuda_check']
+__all__ = ['BENCHMARKS', 'SLOW_BENCHMARKS', 'benchmark_function', 'benchmark_train', 'shown_path', 'run_benchmarks',
+           'symmusic_bench', 'cuda_check']
 
 # %% ../nbs/10_bench.ipynb #60465411
 BENCHMARKS = {
-    'convert':  ('symmusic.bench', 'benchmark_convert'),     # midi2abc files/s with 1 and 2 workers
-    'prepare':  ('symmusic.tokenize', 'benchmark_prepare'),  # cleaning + encoding MB/s, both phases
-    'models':   ('symmusic.models', 'benchmark_models'),     # fwd+bwd tokens/s, MFU; generation with/without KV cache
-    'train':    ('symmusic.bench', 'benchmark_train'),       # training-loop tokens/s and MFU
-    'evaluate': ('symmusic.evaluate', 'benchmark_evaluate'), # seconds to check 500 samples on all tiers
+    'convert':  ('symmusic.lakh_bench', 'benchmark_convert'), # midi2abc files/s, 1 and 2 workers
+    'prepare':  ('symmusic.tokenize', 'benchmark_prepare'),    # cleaning + encoding MB/s, both phases
+    'models':   ('symmusic.models', 'benchmark_models'),  # fwd+bwd tokens/s, MFU; generation, KV cache
+    'train':    ('symmusic.bench', 'benchmark_train'),         # training-loop tokens/s and MFU
+    'evaluate': ('symmusic.evaluate', 'benchmark_evaluate'),   # seconds to check 500 samples
+    'lakh':     ('symmusic.lakh_bench', 'benchmark_lakh'),     # the Lakh path on 20,000 files
 }
+SLOW_BENCHMARKS = ('lakh',)  # run only when named
 
 def benchmark_function(name:str # a key of `BENCHMARKS`
                       ):
     "The benchmark function called `name`."
     import importlib
-    if name not in BENCHMARKS: raise ValueError(f"benchmark {name!r} unknown; choose from {list(BENCHMARKS)}")
+    if name not in BENCHMARKS:
+        raise ValueError(f"benchmark {name!r} unknown; choose from {list(BENCHMARKS)}")
     module, fn = BENCHMARKS[name]
     return getattr(importlib.import_module(module), fn)
-
-# %% ../nbs/10_bench.ipynb #e1734484
-def benchmark_convert(n_files:int=200, # how many MIDI files
-                      workers:tuple=(1, 2), # worker counts to time
-                      repeats:int=3, # runs per worker count; the fastest is reported (other load only slows a run down)
-                      tool:str='auto', # which midi2abc
-                     ) -> Path:
-    "Time `convert.convert_files` on `n_files` real MIDI files per worker count; writes bench/convert.json."
-    tunes = itertools.islice(music21_abc_tunes(), 0, None, 60)
-    midis = write_tune_midis(itertools.islice(tunes, n_files), stage_dir('cache')/'bench_midi')
-    inputs, runs = [(p.name, p) for p in midis], []
-    for w in workers:
-        seconds = []
-        for _ in range(repeats):
-            with tempfile.TemporaryDirectory() as tmp:
-                t0 = time.perf_counter(); info = convert_files(inputs, tmp, workers=w, tool=tool); seconds.append(time.perf_counter() - t0)
-                converted = conversion_stats(tmp)['converted']
-        runs.append({'workers': w, 'files': len(inputs), 'converted': converted, 'seconds': [round(t, 3) for t in seconds],
-                     'files_per_s': round(len(inputs) / min(seconds), 1)})
-    result = {'benchmark': 'convert', 'machine': machine_info('cpu'), 'midi2abc': {k: v for k, v in info.items() if k != 'exe'},
-              'runs': runs, 'speedup': round(runs[-1]['files_per_s'] / runs[0]['files_per_s'], 2)}
-    return write_json(stage_dir('bench')/'convert.json', result)
 
 # %% ../nbs/10_bench.ipynb #011f2235
 def _step_seconds(model, data, batch_size, block_size, steps, device, dtype) -> list[float]:
@@ -88,16 +68,22 @@ def benchmark_train(models:tuple=(('gpt', 'tiny'), ('gpt', 'small'), ('gpt', 'c2
     return report
 
 # %% ../nbs/10_bench.ipynb #4a1a8556
-def run_benchmarks(names:list|None=None, # which benchmarks (default: all)
+def shown_path(path:str|Path # a file a benchmark wrote or read
+              ) -> str:
+    "`path` as a benchmark records it: relative to the symmusic home (the checkout), else as given."
+    path = Path(path).resolve()
+    return path.relative_to(home()).as_posix() if path.is_relative_to(home()) else str(path)
+
+def run_benchmarks(names:list|None=None, # which benchmarks (default: all but `SLOW_BENCHMARKS`)
                   ) -> dict:
     "Run benchmarks `names` and write `bench/index.json` listing what each produced."
     index = {}
-    for name in names or list(BENCHMARKS):
+    for name in names or [n for n in BENCHMARKS if n not in SLOW_BENCHMARKS]:
         t0 = time.perf_counter()
         try: result, error = benchmark_function(name)(), None
         except Exception as e: result, error = None, f'{type(e).__name__}: {e}'
         index[name] = {'seconds': round(time.perf_counter() - t0, 1), 'error': error,
-                       'output': str(result) if isinstance(result, Path) else None}
+                       'output': shown_path(result) if isinstance(result, Path) else None}
         print(f"{name}: {'failed: ' + error if error else 'done'} ({index[name]['seconds']} s)")
     write_json(stage_dir('bench')/'index.json', index)
     return index

@@ -4,54 +4,20 @@
 
 # %% ../nbs/01a_convert.ipynb #683e4395
 from __future__ import annotations
-import itertools, json, os, re, shutil, tempfile, threading, time
+import json, os, re, shutil, tempfile, threading, time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, asdict
-from functools import lru_cache
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from fastcore.script import Param, store_true
 from .core import *
+from .tunes import *
 
 # %% auto #0
-__all__ = ['FAILURE_REASONS', 'MIDI_SUFFIXES', 'ABC_SUFFIXES', 'SCORE_SUFFIXES', 'Tune', 'split_abc_tunes', 'music21_corpus_root',
-           'music21_abc_tunes', 'corpus_dir', 'corpus_complete', 'write_corpus', 'iter_tunes', 'find_abcmidi',
-           'write_tune_midis', 'clean_midi2abc_output', 'drop_short_notes', 'midi_to_abc', 'find_inputs',
-           'convert_files', 'conversion_stats', 'conversion_table', 'plot_conversion_stats', 'music21_score_files',
-           'render_music21_midis', 'build_corpus', 'symmusic_convert']
-
-# %% ../nbs/01a_convert.ipynb #58c064f4
-@dataclass
-class Tune:
-    "One ABC tune with a stable id and where it came from."
-    tune_id: str # stable across runs, e.g. 'music21/essenFolksong/altdeu10.abc/00003'
-    abc: str     # the tune's ABC text, from its X: line on
-    origin: str  # the input it came from, relative to its source root (no local paths)
-
-# %% ../nbs/01a_convert.ipynb #0a9f5fb3
-_X_LINE = re.compile(r'^X:', re.M)
-
-def split_abc_tunes(text:str # the content of an .abc file
-                   ) -> list[str]:
-    "The tunes of an ABC file, each from its `X:` line to the next, without trailing blank lines."
-    starts = [m.start() for m in _X_LINE.finditer(text)]
-    return [text[a:b].rstrip() + '\n' for a, b in zip(starts, starts[1:] + [len(text)])]
-
-# %% ../nbs/01a_convert.ipynb #973a8cd6
-def music21_corpus_root() -> Path:
-    "The folder of the corpus that ships inside music21."
-    import music21
-    return Path(music21.__file__).parent/'corpus'
-
-def music21_abc_tunes() -> Iterator[Tune]:
-    "Every ABC tune in music21's corpus, in a stable order, with ids from file path and position."
-    root = music21_corpus_root()
-    for path in sorted(p for p in root.rglob('*.abc') if p.is_file()):
-        rel = path.relative_to(root).as_posix()
-        for i, abc in enumerate(split_abc_tunes(path.read_text(encoding='utf-8', errors='replace'))):
-            yield Tune(f'music21/{rel}/{i:05d}', abc, rel)
+__all__ = ['FAILURE_REASONS', 'MIDI_SUFFIXES', 'ABC_SUFFIXES', 'corpus_dir', 'corpus_complete', 'write_corpus', 'iter_tunes',
+           'clean_midi2abc_output', 'drop_short_notes', 'midi_to_abc', 'find_inputs', 'convert_files',
+           'conversion_stats', 'conversion_table', 'plot_conversion_stats', 'build_corpus', 'symmusic_convert']
 
 # %% ../nbs/01a_convert.ipynb #478bf061
 def corpus_dir(name:str) -> Path:
@@ -67,15 +33,21 @@ def write_corpus(path:str|Path, # the corpus folder
                  info:dict|None=None, # what built it: source, parameters, tool versions
                 ) -> Path:
     "Write `tunes` to `path/tunes.jsonl` and a summary `corpus.json`, atomically."
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    tmp = path/f'.tunes.jsonl.{os.getpid()}.{threading.get_ident()}.tmp'  # two builders at once each write their own, then one wins whole
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    # two builders at once each write their own file, then one wins whole
+    tmp = path/f'.tunes.jsonl.{os.getpid()}.{threading.get_ident()}.tmp'
     n_tunes = n_chars = 0
     with open(tmp, 'w') as f:
         for t in tunes:
             f.write(json.dumps(asdict(t), ensure_ascii=False) + '\n')
-            n_tunes += 1; n_chars += len(t.abc)
-        f.flush(); os.fsync(f.fileno())
-    if n_tunes == 0: tmp.unlink(); raise ValueError(f"corpus {path} would be empty: no tunes were found in its source")
+            n_tunes += 1
+            n_chars += len(t.abc)
+        f.flush()
+        os.fsync(f.fileno())
+    if n_tunes == 0:
+        tmp.unlink()
+        raise ValueError(f"corpus {path} would be empty: no tunes were found in its source")
     os.replace(tmp, path/'tunes.jsonl')
     write_json(path/'corpus.json', {**(info or {}), 'n_tunes': n_tunes, 'n_chars': n_chars,
                                     'tunes_sha256': file_digest(path/'tunes.jsonl', 'sha256')})
@@ -85,62 +57,21 @@ def iter_tunes(path:str|Path # a corpus folder
               ) -> Iterator[Tune]:
     "Stream the tunes of a finished corpus."
     path = Path(path)
-    if not corpus_complete(path): raise FileNotFoundError(f"{path} is not a finished corpus (no corpus.json); build it with build_corpus")
+    if not corpus_complete(path):
+        raise FileNotFoundError(f"{path} is not a finished corpus (no corpus.json); build it with "
+                                "build_corpus")
     with open(path/'tunes.jsonl') as f:
         for line in f: yield Tune(**json.loads(line))
 
-# %% ../nbs/01a_convert.ipynb #1e15ddb4
-def _symusic_bin(name:str) -> str|None:
-    try: import symusic
-    except ImportError: return None
-    path = Path(symusic.__file__).parent/'bin'/name
-    return str(path) if path.exists() else None
-
-@lru_cache(None)
-def _tool_info(exe:str, package:str) -> dict:
-    r = run_tool([exe, '-ver'], timeout=10)
-    version = next((l.strip() for l in (r.stdout + r.stderr).splitlines() if l.strip() and not l.startswith('calling')), '')
-    # records show the wheel-relative path, never the local site-packages folder
-    shown = exe if package == 'abcMIDI' else f'symusic/bin/{Path(exe).name}'
-    return {'package': package, 'path': shown, 'version': version, 'exe': exe}
-
-def find_abcmidi(name:str='midi2abc', # 'midi2abc' or 'abc2midi'
-                 prefer:str='auto', # 'auto' (abcMIDI if installed, else symusic's copy), 'abcmidi' or 'symusic'
-                ) -> dict:
-    "Which `name` to run, as {package, path, version, exe}: abcMIDI's when installed, else the one in the symusic wheel."
-    if prefer not in ('auto', 'abcmidi', 'symusic'): raise ValueError(f"prefer {prefer!r} unknown; choose 'auto', 'abcmidi' or 'symusic'")
-    system, bundled = shutil.which(name), _symusic_bin(name)
-    if system and prefer != 'symusic': return _tool_info(system, 'abcMIDI')
-    if bundled and prefer != 'abcmidi': return _tool_info(bundled, 'symusic')
-    raise ToolNotFound(f"{name} ({prefer}) is not installed; install it with: {TOOL_HINTS.get(name, TOOL_HINTS['midi2abc'])}")
-
-# %% ../nbs/01a_convert.ipynb #49e45150
-def write_tune_midis(tunes:Iterable[Tune], # the tunes to render
-                     folder:str|Path, # where `00000.mid`, `00001.mid`, ... go
-                     timeout:float=10, # seconds per tune
-                    ) -> list[Path]:
-    "Render each tune to MIDI with abc2midi; returns the files written (existing ones are kept)."
-    exe, folder, paths = find_abcmidi('abc2midi')['exe'], Path(folder), []
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, tune in enumerate(tunes):
-        dst = folder/f'{i:05d}.mid'
-        if not dst.exists():
-            with tempfile.TemporaryDirectory() as tmp:
-                Path(tmp, 'tune.abc').write_text(tune.abc)
-                run_tool([exe, 'tune.abc', '-o', 'tune.mid'], timeout=timeout, cwd=tmp)  # exits 0 even on errors
-                if not Path(tmp, 'tune.mid').exists(): continue
-                shutil.move(Path(tmp, 'tune.mid'), dst)
-        paths.append(dst)
-    return paths
-
 # %% ../nbs/01a_convert.ipynb #75971ec6
 def clean_midi2abc_output(abc:str, # what midi2abc wrote
-                          local_paths:Iterable[str]=(), # local paths that must not appear in the result
+                          local_paths:Iterable[str]=(), # local paths the result must not show
                          ) -> str:
     "midi2abc's ABC without its banner, its `T: from <file>` line, or any line naming a local path."
     paths = [str(p) for p in local_paths if str(p)]
     keep = [l for l in abc.splitlines()
-            if not l.startswith(('calling midi2abc', 'T: from ')) and not any(p in l for p in paths)]
+            if not l.startswith(('calling midi2abc', 'T: from '))
+            and not any(p in l for p in paths)]
     return '\n'.join(keep).strip() + '\n'
 
 def _run_midi2abc(path:Path, exe:str, timeout:float) -> tuple[ToolResult, str|None]:
@@ -153,9 +84,9 @@ def _run_midi2abc(path:Path, exe:str, timeout:float) -> tuple[ToolResult, str|No
 # %% ../nbs/01a_convert.ipynb #66671784
 def drop_short_notes(src:str|Path, # a MIDI file
                      dst:str|Path, # where the rewritten file goes
-                     min_quarters:float=1/64, # notes shorter than this many quarter notes are dropped
+                     min_quarters:float=1/64, # notes shorter than this many quarters are dropped
                     ) -> int:
-    "Rewrite MIDI `src` to `dst` with symusic, without notes shorter than `min_quarters`; returns how many notes were dropped."
+    "Rewrite MIDI `src` to `dst` without notes shorter than `min_quarters`; how many were dropped."
     import symusic
     score = symusic.Score.from_file(str(src))
     n_before, shortest = score.note_num(), score.ticks_per_quarter * min_quarters
@@ -166,17 +97,21 @@ def drop_short_notes(src:str|Path, # a MIDI file
 def _drop_short_notes_job(paths): return drop_short_notes(*paths)
 
 # %% ../nbs/01a_convert.ipynb #8ec44549
-FAILURE_REASONS = {'empty': 'zero-byte file', 'too_large': 'larger than max_mb', 'corrupt': 'unreadable or not a MIDI file',
-                   'no_notes': 'a MIDI file without notes', 'note_too_short': "midi2abc's 'note too short', even after dropping short notes",
-                   'timeout': 'midi2abc ran past its timeout', 'no_tunes': 'an ABC file without an X: line',
-                   'render_failed': 'music21 could not render the work', 'render_timeout': 'music21 ran past its timeout',
-                   'other': 'anything else (see detail)'}
+FAILURE_REASONS = {
+    'empty': 'zero-byte file', 'too_large': 'larger than max_mb',
+    'corrupt': 'unreadable or not a MIDI file', 'no_notes': 'a MIDI file without notes',
+    'note_too_short': "midi2abc's 'note too short', even after dropping short notes",
+    'timeout': 'midi2abc, or the whole conversion, ran past its timeout',
+    'no_tunes': 'an ABC file without an X: line',
+    'render_failed': 'music21 could not render the work',
+    'render_timeout': 'music21 ran past its timeout', 'other': 'anything else (see detail)'}
 
 def _failure_reason(r:ToolResult) -> str:
     if r.timed_out: return 'timeout'
     if 'note too short' in r.stderr: return 'note_too_short'
     if 'has no notes' in r.stderr: return 'no_notes'
-    if re.search(r'expecting MThd|premature EOF|Cannot open|^Error:', r.stderr, re.M): return 'corrupt'
+    if re.search(r'expecting MThd|premature EOF|Cannot open|^Error:', r.stderr, re.M):
+        return 'corrupt'
     return 'other'
 
 def _first_line(text:str, local:str, shown:str) -> str:
@@ -188,10 +123,15 @@ def _convert_retrying(path:Path, exe:str, timeout:float, rec:dict) -> str|None:
     if abc is None and _failure_reason(r) == 'note_too_short':
         with tempfile.TemporaryDirectory() as tmp:
             fixed = Path(tmp)/'fixed.mid'
-            res = map_with_timeout(_drop_short_notes_job, [(path, fixed)], timeout=timeout, workers=1)[0]
-            if res.ok: r, abc = _run_midi2abc(fixed, exe, timeout); rec['dropped_notes'] = res.value
-    if abc is not None: rec.update(status='ok', reason='short_notes_dropped' if 'dropped_notes' in rec else None)
-    else: rec.update(reason=_failure_reason(r), detail=_first_line(r.stderr or f'exit code {r.returncode}', str(path), path.name))
+            [res] = map_with_timeout(_drop_short_notes_job, [(path, fixed)], timeout, workers=1)
+            if res.ok:
+                r, abc = _run_midi2abc(fixed, exe, timeout)
+                rec['dropped_notes'] = res.value
+    if abc is not None:
+        rec.update(status='ok', reason='short_notes_dropped' if 'dropped_notes' in rec else None)
+    else:
+        detail = _first_line(r.stderr or f'exit code {r.returncode}', str(path), path.name)
+        rec.update(reason=_failure_reason(r), detail=detail)
     return abc
 
 def midi_to_abc(path:str|Path, # a MIDI file
@@ -199,19 +139,22 @@ def midi_to_abc(path:str|Path, # a MIDI file
                 max_mb:float=32, # larger files are skipped as 'too_large'
                 exe:str|None=None, # the midi2abc to run (default: `find_abcmidi()`)
                ) -> tuple[str|None, dict]:
-    "Convert one MIDI file: its ABC (or None) and a record of md5, bytes, status, reason, detail, seconds, chars."
+    "Convert one MIDI file: its ABC (or None) and its record (md5, bytes, status, reason, ...)."
     t0, path, exe = time.perf_counter(), Path(path), exe or find_abcmidi()['exe']
-    rec, abc = {'kind': 'midi', 'md5': None, 'bytes': None, 'status': 'failed', 'reason': None, 'detail': ''}, None
+    rec = {'kind': 'midi', 'md5': None, 'bytes': None, 'status': 'failed', 'reason': None,
+           'detail': ''}
+    abc = None
     try: rec.update(bytes=path.stat().st_size, md5=file_digest(path))
     except OSError as e: rec.update(reason='corrupt', detail=f'unreadable: {type(e).__name__}')
     if rec['md5'] is None: pass
     elif rec['bytes'] == 0: rec['reason'] = 'empty'
     elif rec['bytes'] > max_mb * 2**20: rec['reason'] = 'too_large'
     else: abc = _convert_retrying(path, exe, timeout, rec)
-    return abc, {**rec, 'seconds': round(time.perf_counter() - t0, 4), 'chars': len(abc or ''), 'abc_bytes': len((abc or '').encode())}
+    return abc, {**rec, 'seconds': round(time.perf_counter() - t0, 4), 'chars': len(abc or ''),
+                 'abc_bytes': len((abc or '').encode())}
 
 # %% ../nbs/01a_convert.ipynb #5d92a04f
-MIDI_SUFFIXES, ABC_SUFFIXES = ('.mid', '.midi'), ('.abc',)
+MIDI_SUFFIXES, ABC_SUFFIXES = ('.mid', '.midi', '.kar'), ('.abc',)
 
 def find_inputs(folder:str|Path, # a folder of MIDI and/or ABC files, searched recursively
                 suffixes:tuple=MIDI_SUFFIXES + ABC_SUFFIXES, # which files count
@@ -226,39 +169,39 @@ def find_inputs(folder:str|Path, # a folder of MIDI and/or ABC files, searched r
 # %% ../nbs/01a_convert.ipynb #5559bbe7
 def _stored_abc(out:Path, md5:str) -> Path: return Path(out)/'abc'/md5[:2]/f'{md5}.abc'
 
+def _store_abc(out:Path, md5:str, abc:str):
+    # no fsync (5 ms a file here): a killed run loses nothing, one lost to a power cut is redone
+    dst = _stored_abc(out, md5)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f'.{dst.name}.{os.getpid()}.tmp')
+    tmp.write_text(abc)
+    os.replace(tmp, dst)
+
 def _abc_file_record(path:Path) -> dict:
     t0, text = time.perf_counter(), Path(path).read_text(encoding='utf-8', errors='replace')
     n = len(split_abc_tunes(text))
-    return {'kind': 'abc', 'md5': file_digest(path), 'bytes': Path(path).stat().st_size, 'status': 'ok' if n else 'failed',
-            'reason': None if n else 'no_tunes', 'detail': '', 'seconds': round(time.perf_counter() - t0, 4),
-            'chars': len(text) if n else 0, 'abc_bytes': len(text.encode()) if n else 0, 'n_tunes': n}
+    return {'kind': 'abc', 'md5': file_digest(path), 'bytes': Path(path).stat().st_size,
+            'status': 'ok' if n else 'failed', 'reason': None if n else 'no_tunes', 'detail': '',
+            'seconds': round(time.perf_counter() - t0, 4), 'chars': len(text) if n else 0,
+            'abc_bytes': len(text.encode()) if n else 0, 'n_tunes': n}
 
 def _convert_job(job:tuple) -> dict:
+    "Convert one input (in a worker), keep its ABC, and return its manifest record."
     rel, path, out, opts = job
     if Path(path).suffix.lower() in ABC_SUFFIXES: rec = _abc_file_record(Path(path))
     else:
         abc, rec = midi_to_abc(path, **opts)
-        if abc is not None:
-            # no fsync (5 ms a file here): a killed run loses nothing, and a file lost to a power cut is redone on resume
-            dst = _stored_abc(out, rec['md5']); dst.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dst.with_name(f'.{dst.name}.{os.getpid()}.tmp'); tmp.write_text(abc); os.replace(tmp, dst)
-    rec = {'path': rel, **rec}
-    append_jsonl(Path(out)/'manifest.jsonl', rec)  # records are short lines: appends from several workers never interleave
-    return rec
+        if abc is not None: _store_abc(out, rec['md5'], abc)
+    return {'path': rel, **rec}
 
 # %% ../nbs/01a_convert.ipynb #f5bc0def
-def _pool_map(fn, jobs:list, workers:int|None, progress:bool) -> Iterator[tuple]:
-    "(job, result or exception) for each job as workers finish, with only a few jobs queued per worker."
-    from tqdm.auto import tqdm
-    workers, todo, running = workers or os.cpu_count() or 1, iter(jobs), {}
-    with ProcessPoolExecutor(workers) as pool, tqdm(total=len(jobs), disable=not progress, unit='file') as bar:
-        while True:
-            for job in itertools.islice(todo, 4 * workers - len(running)): running[pool.submit(fn, job)] = job
-            if not running: return
-            for fut in wait(running, return_when=FIRST_COMPLETED)[0]:
-                job = running.pop(fut); bar.update()
-                try: yield job, fut.result()
-                except Exception as e: yield job, e
+def _lost_record(rel:str, result:TaskResult, limit:float) -> dict:
+    "The record of an input whose conversion raised, or whose worker died or ran past `limit` s."
+    timed_out = result.error == 'timeout'
+    return {'path': rel, 'kind': 'midi', 'md5': None, 'bytes': None, 'status': 'failed',
+            'reason': 'timeout' if timed_out else 'other',
+            'detail': f'killed after {limit:g} s' if timed_out else result.error[:200],
+            'seconds': round(result.seconds, 4), 'chars': 0}
 
 def _latest_records(out:Path) -> dict[str, dict]:
     "The manifest's last record for each input (an input redone on resume appears twice)."
@@ -277,32 +220,39 @@ def convert_files(inputs:list[tuple[str, Path]], # (relative path, file) of each
                   tool:str='auto', # which midi2abc: 'auto', 'abcmidi' or 'symusic'
                   progress:bool=False, # show a progress bar
                  ) -> dict:
-    "Convert the inputs not yet in `out/manifest.jsonl`, in a process pool; returns the midi2abc used."
+    "Convert the inputs not yet in `out/manifest.jsonl` in a process pool; the midi2abc used."
     out, info = Path(out), find_abcmidi('midi2abc', tool)
     out.mkdir(parents=True, exist_ok=True)
     done, opts = _finished(out), {'timeout': timeout, 'max_mb': max_mb, 'exe': info['exe']}
     jobs = [(rel, str(path), str(out), opts) for rel, path in inputs if rel not in done]
-    for job, rec in _pool_map(_convert_job, jobs, workers, progress):
-        if isinstance(rec, Exception):  # a bug or a killed worker: still one record, and the run goes on
-            append_jsonl(out/'manifest.jsonl', {'path': job[0], 'kind': 'midi', 'md5': None, 'bytes': None, 'status': 'failed',
-                         'reason': 'other', 'detail': f'{type(rec).__name__}: {rec}'[:200], 'seconds': 0, 'chars': 0})
+    limit = 2 * timeout + 2  # a file's two midi2abc calls (and its rewrite between them)
+    with open(out/'manifest.jsonl', 'a') as manifest:
+        for i, r in iter_with_timeout(_convert_job, jobs, limit, workers, progress=progress):
+            rec = r.value if r.ok else _lost_record(jobs[i][0], r, limit)
+            manifest.write(json.dumps(rec) + '\n')
+            manifest.flush()  # a killed run keeps every record it wrote
+        os.fsync(manifest.fileno())
     return info
 
 # %% ../nbs/01a_convert.ipynb #c3749687
 def conversion_stats(path:str|Path # a corpus folder (or any folder with a manifest.jsonl)
                     ) -> dict:
-    "Attempted, converted and %, inputs by reason, input bytes, ABC characters and bytes, from a manifest."
+    "Attempted, converted, %, inputs by reason, bytes in, ABC characters and bytes of a manifest."
     records = list(_latest_records(path).values())
     ok = [r for r in records if r['status'] == 'ok']
-    return {'attempted': len(records), 'converted': len(ok), 'converted_pct': round(100 * len(ok) / max(len(records), 1), 2),
+    return {'attempted': len(records), 'converted': len(ok),
+            'converted_pct': round(100 * len(ok) / max(len(records), 1), 2),
             'by_reason': dict(Counter(r['reason'] or 'ok' for r in records).most_common()),
-            'input_bytes': sum(r.get('bytes') or 0 for r in records), 'abc_chars': sum(r['chars'] for r in ok),
-            'abc_bytes': sum(r.get('abc_bytes', 0) for r in ok), 'seconds': round(sum(r['seconds'] for r in records), 3)}
+            'input_bytes': sum(r.get('bytes') or 0 for r in records),
+            'abc_chars': sum(r['chars'] for r in ok),
+            'abc_bytes': sum(r.get('abc_bytes', 0) for r in ok),
+            'seconds': round(sum(r['seconds'] for r in records), 3)}
 
 def conversion_table(stats:dict) -> str:
-    "The inputs of `conversion_stats` by reason, as a Markdown table with counts and % of attempted."
+    "The inputs of `conversion_stats` by reason: a Markdown table of counts and % of attempted."
     pct = lambda n: f"{100 * n / max(stats['attempted'], 1):.2f}"
-    rows = [{'reason': reason, 'files': n, '%': pct(n), 'meaning': FAILURE_REASONS.get(reason, 'converted')} for reason, n in stats['by_reason'].items()]
+    rows = [{'reason': r, 'files': n, '%': pct(n), 'meaning': FAILURE_REASONS.get(r, 'converted')}
+            for r, n in stats['by_reason'].items()]
     total = {'reason': '**all**', 'files': stats['attempted'], '%': pct(stats['attempted']),
              'meaning': f"{stats['converted']:,} converted ({stats['converted_pct']}%)"}
     return markdown_table(rows + [total])
@@ -311,86 +261,74 @@ def plot_conversion_stats(stats:dict, ax=None):
     "A bar chart of inputs by reason, titled with the conversion rate."
     import matplotlib.pyplot as plt
     ax = ax or plt.subplots(figsize=(6, 2.5))[1]
-    reasons = list(stats['by_reason'])
-    ax.barh(reasons[::-1], [stats['by_reason'][r] for r in reasons[::-1]], color=['C2' if r in ('ok', 'short_notes_dropped') else 'C3' for r in reasons[::-1]])
-    ax.set_xlabel('files'); ax.set_title(f"{stats['converted']:,} of {stats['attempted']:,} converted ({stats['converted_pct']}%)")
+    reasons = list(stats['by_reason'])[::-1]
+    colors = ['C2' if r in ('ok', 'short_notes_dropped') else 'C3' for r in reasons]
+    ax.barh(reasons, [stats['by_reason'][r] for r in reasons], color=colors)
+    ax.set_xlabel('files')
+    n, of, pct = stats['converted'], stats['attempted'], stats['converted_pct']
+    ax.set_title(f"{n:,} of {of:,} converted ({pct}%)")
     return ax
-
-# %% ../nbs/01a_convert.ipynb #812df7d8
-SCORE_SUFFIXES = ('.mxl', '.xml', '.musicxml', '.krn')
-
-def music21_score_files(pattern:str='**/*', # glob under music21's corpus folder, e.g. 'bach/bwv26*'
-                        limit:int|None=None, # only the first `limit`, in path order
-                       ) -> list[tuple[str, Path]]:
-    "music21's non-ABC works (MusicXML, Humdrum) as (path in the corpus, path), sorted."
-    root = music21_corpus_root()
-    files = sorted(p for p in root.glob(pattern) if p.suffix.lower() in SCORE_SUFFIXES and p.is_file())
-    return [(p.relative_to(root).as_posix(), p) for p in files[:limit]]
-
-def _render_midi(paths:tuple) -> int:
-    import music21
-    src, dst = paths
-    tmp = f'{dst}.{os.getpid()}.tmp'
-    music21.converter.parse(src).write('midi', fp=tmp); os.replace(tmp, dst)
-    return os.path.getsize(dst)
-
-# %% ../nbs/01a_convert.ipynb #33b57517
-def render_music21_midis(works:list[tuple[str, Path]], # from `music21_score_files`
-                         timeout:float=300, # seconds per work (one Beethoven quartet takes 864 s)
-                         workers:int|None=None, # processes (default: one per core)
-                         progress:bool=False, # show a progress bar
-                        ) -> dict[str, Path|dict]:
-    "Render works to MIDI under cache/music21_midi, reusing earlier renders; maps each work to its MIDI or a failure record."
-    cache, result, todo = stage_dir('cache')/'music21_midi', {}, []
-    for rel, src in works:
-        midi, failed = cache/f'{rel}.mid', cache/f'{rel}.failed.json'
-        if midi.exists(): result[rel] = midi
-        elif failed.exists() and ((f := read_json(failed))['reason'] == 'render_failed' or f['timeout'] >= timeout): result[rel] = f
-        else: midi.parent.mkdir(parents=True, exist_ok=True); todo.append((rel, src, midi))
-    import music21  # noqa: F401 -- imported once here, so forked workers start with it
-    runs = map_with_timeout(_render_midi, [(str(s), str(m)) for _, s, m in todo], timeout, workers, progress)
-    for (rel, src, midi), r in zip(todo, runs):
-        if r.ok: result[rel] = midi; continue
-        result[rel] = {'reason': 'render_timeout' if r.error == 'timeout' else 'render_failed',
-                       'detail': _first_line(r.error, str(src), rel), 'timeout': timeout}
-        write_json(cache/f'{rel}.failed.json', result[rel])  # a failure is cached too: only a longer timeout retries it
-    return {rel: result[rel] for rel, _ in works}
 
 # %% ../nbs/01a_convert.ipynb #77aca3f9
 def _source_label(source:str) -> str:
-    return source if source in ('music21', 'music21-scores', 'lmd') else Path(source).expanduser().resolve().name
+    if source in ('music21', 'music21-scores', 'lmd'): return source
+    return Path(source).expanduser().resolve().name
 
 def _record_unrendered(out:Path, rendered:dict):
     "Works music21 could not render get their manifest record here, as no MIDI reaches midi2abc."
     done = _latest_records(out)
     for rel, r in rendered.items():
         if isinstance(r, dict) and rel not in done:
-            append_jsonl(out/'manifest.jsonl', {'path': rel, 'kind': 'score', 'md5': None, 'bytes': None, 'status': 'failed',
-                                                'reason': r['reason'], 'detail': r['detail'], 'seconds': 0, 'chars': 0})
+            append_jsonl(out/'manifest.jsonl', {
+                'path': rel, 'kind': 'score', 'md5': None, 'bytes': None, 'status': 'failed',
+                'reason': r['reason'], 'detail': r['detail'], 'seconds': 0, 'chars': 0})
 
 def _converted_tunes(out:Path, inputs:list, label:str) -> Iterator[Tune]:
-    "The corpus's tunes in input order, from the stored ABC of each converted MIDI and the ABC files themselves."
+    "The corpus's tunes in input order: each converted MIDI's stored ABC, and the ABC files' tunes."
     records = _latest_records(out)
     for rel, path in inputs:
         r = records.get(rel)
         if not r or r['status'] != 'ok': continue
-        if r['kind'] == 'midi': yield Tune(f'{label}/{rel}', _stored_abc(out, r['md5']).read_text(), rel)
-        else:
-            for i, abc in enumerate(split_abc_tunes(Path(path).read_text(encoding='utf-8', errors='replace'))):
-                yield Tune(f'{label}/{rel}/{i:05d}', abc, rel)
+        if r['kind'] == 'midi':
+            yield Tune(f'{label}/{rel}', _stored_abc(out, r['md5']).read_text(), rel)
+            continue
+        text = Path(path).read_text(encoding='utf-8', errors='replace')
+        for i, abc in enumerate(split_abc_tunes(text)):
+            yield Tune(f'{label}/{rel}/{i:05d}', abc, rel)
+
+# %% ../nbs/01a_convert.ipynb #e14082f3
+_SOURCES = "'music21', 'music21-scores', 'lmd' or a folder of .mid/.midi/.kar/.abc files"
+
+def _corpus_inputs(source:str, path:Path, limit, workers, pattern, render_timeout, lmd_dir,
+                   progress) -> list:
+    "The (relative path, file) inputs of a MIDI or folder source; unrendered scores get records."
+    if source == 'music21-scores':
+        works = music21_score_files(pattern, limit)
+        rendered = render_music21_midis(works, render_timeout, workers, progress)
+        path.mkdir(parents=True, exist_ok=True)
+        _record_unrendered(path, rendered)
+        return [(rel, midi) for rel, midi in rendered.items() if isinstance(midi, Path)]
+    if source == 'lmd':
+        folder = Path(lmd_dir).expanduser() if lmd_dir else stage_dir('raw')/'lakh'/'lmd_full'
+        if not folder.is_dir():
+            raise FileNotFoundError(f"Lakh folder {folder} not found: run `symmusic_download` "
+                                    "first, or pass lmd_dir= an extracted lmd_full folder")
+        return find_inputs(folder, MIDI_SUFFIXES, limit)
+    if Path(source).expanduser().is_dir(): return find_inputs(source, limit=limit)
+    raise ValueError(f"source {source!r} unknown; choose {_SOURCES}")
 
 # %% ../nbs/01a_convert.ipynb #182278b5
-def build_corpus(source:str='music21', # 'music21', 'music21-scores', 'lmd', or a folder of .mid/.midi/.abc files
+def build_corpus(source:str='music21', # 'music21', 'music21-scores', 'lmd', or a folder of MIDI/ABC
                  name:str|None=None, # corpus folder name (default: the source's name)
                  force:bool=False, # rebuild from scratch even if finished
-                 limit:int|None=None, # only the first `limit` inputs, in path order (not for 'music21')
+                 limit:int|None=None, # only the first `limit` inputs in path order (not 'music21')
                  workers:int|None=None, # processes (default: one per core)
                  timeout:float=30, # seconds per midi2abc call
                  max_mb:float=32, # MIDI files larger than this are skipped as 'too_large'
                  tool:str='auto', # which midi2abc: 'auto', 'abcmidi' or 'symusic'
                  pattern:str='**/*', # 'music21-scores': glob of works in music21's corpus
                  render_timeout:float=300, # 'music21-scores': seconds to render one work
-                 lmd_dir:str|None=None, # 'lmd': the extracted lmd_full folder (default: raw/lakh/lmd_full)
+                 lmd_dir:str|None=None, # 'lmd': the extracted lmd_full (default: raw/lakh/lmd_full)
                  progress:bool=True, # show progress bars
                 ) -> Path:
     "Build (or find, or resume) the corpus for `source` and return its folder."
@@ -400,25 +338,21 @@ def build_corpus(source:str='music21', # 'music21', 'music21-scores', 'lmd', or 
     if force: shutil.rmtree(path, ignore_errors=True)
     if source == 'music21':
         import music21
-        return write_corpus(path, music21_abc_tunes(), {'source': 'music21', 'music21': music21.__version__})
-    if source == 'music21-scores':
-        rendered = render_music21_midis(music21_score_files(pattern, limit), render_timeout, workers, progress)
-        path.mkdir(parents=True, exist_ok=True); _record_unrendered(path, rendered)
-        inputs = [(rel, midi) for rel, midi in rendered.items() if isinstance(midi, Path)]
-    elif source == 'lmd':
-        folder = Path(lmd_dir).expanduser() if lmd_dir else stage_dir('raw')/'lakh'/'lmd_full'
-        if not folder.is_dir(): raise FileNotFoundError(f"Lakh folder {folder} not found: run `symmusic_download` first, or pass lmd_dir= an extracted lmd_full folder")
-        inputs = find_inputs(folder, MIDI_SUFFIXES, limit)
-    elif Path(source).expanduser().is_dir(): inputs = find_inputs(source, limit=limit)
-    else: raise ValueError(f"source {source!r} unknown; choose 'music21', 'music21-scores', 'lmd' or a folder of .mid/.midi/.abc files")
+        info = {'source': 'music21', 'music21': music21.__version__}
+        return write_corpus(path, music21_abc_tunes(), info)
+    inputs = _corpus_inputs(source, path, limit, workers, pattern, render_timeout, lmd_dir,
+                            progress)
     tool_info = convert_files(inputs, path, workers, timeout, max_mb, tool, progress)
-    info = {'source': label, 'params': {'limit': limit, 'timeout': timeout, 'max_mb': max_mb, 'pattern': pattern if source == 'music21-scores' else None},
-            'midi2abc': {k: v for k, v in tool_info.items() if k != 'exe'}, 'conversion': conversion_stats(path)}
+    params = {'limit': limit, 'timeout': timeout, 'max_mb': max_mb,
+              'pattern': pattern if source == 'music21-scores' else None}
+    midi2abc = {k: v for k, v in tool_info.items() if k != 'exe'}
+    info = {'source': label, 'params': params, 'midi2abc': midi2abc,
+            'conversion': conversion_stats(path)}
     return write_corpus(path, _converted_tunes(path, inputs, label), info)
 
 # %% ../nbs/01a_convert.ipynb #6d8a0da2
 @console_script
-def symmusic_convert(source:Param("'music21', 'music21-scores', 'lmd', or a folder of .mid/.midi/.abc files", str, opt=False, nargs='?')='music21',
+def symmusic_convert(source:Param(f"{_SOURCES}", str, opt=False, nargs='?')='music21',
                      name:str=None, # corpus name (default: the source's name)
                      force:store_true=False, # rebuild from scratch even if finished
                      limit:int=None, # only the first LIMIT inputs
@@ -427,8 +361,12 @@ def symmusic_convert(source:Param("'music21', 'music21-scores', 'lmd', or a fold
                      tool:str='auto', # which midi2abc: 'auto', 'abcmidi' or 'symusic'
                      lmd_dir:str=None, # for 'lmd': the extracted lmd_full folder
                     ):
-    "Convert MIDI/ABC files (a folder, Lakh, or music21) into a corpus of ABC tunes with a manifest."
-    path = build_corpus(source, name, force, limit=limit, workers=workers, timeout=timeout, tool=tool, lmd_dir=lmd_dir)
+    "Convert MIDI/ABC files (a folder, Lakh, or music21) into a corpus of ABC tunes and a manifest."
+    stop_on_signals()  # SIGTERM stops it as Ctrl-C does, workers and their programs included
+    path = build_corpus(source, name, force, limit=limit, workers=workers, timeout=timeout,
+                        tool=tool, lmd_dir=lmd_dir)
     info = read_json(path/'corpus.json')
     print(f"{path}: {info['n_tunes']:,} tunes, {info['n_chars']:,} characters")
-    if 'midi2abc' in info: print(f"midi2abc {info['midi2abc']['version']} from {info['midi2abc']['package']}\n{conversion_table(info['conversion'])}")
+    if 'midi2abc' in info:
+        print(f"midi2abc {info['midi2abc']['version']} from {info['midi2abc']['package']}")
+        print(conversion_table(info['conversion']))

@@ -8,10 +8,12 @@ import hashlib, importlib.util, inspect, io, json, os, re, shutil, signal, subpr
 import threading
 import time
 import multiprocessing as mp
+import multiprocessing.connection
+from collections import deque
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import yaml
 from fastcore.script import Param, anno_parser, store_true
@@ -22,9 +24,9 @@ __all__ = ['STAGE_DIRS', 'DEFAULT_HOME', 'TOOL_HINTS', 'STOPPING', 'BROWSERS', '
            'package_dir', 'notebooks_dir', 'entry_notebook', 'atomic_write', 'write_json', 'read_json', 'append_jsonl',
            'read_jsonl', 'save_figure', 'flatten', 'file_digest', 'text_digest', 'ToolNotFound', 'ToolResult',
            'find_tool', 'descendants', 'kill_tree', 'stop_children', 'stop_on_signals', 'run_tool', 'tools_available',
-           'find_browser', 'skip_test', 'need_tools', 'TaskResult', 'map_with_timeout', 'notebook_error',
-           'execute_notebook', 'git_commit', 'si_format', 'format_value', 'markdown_table', 'console_script',
-           'run_script', 'symmusic_notebook']
+           'find_browser', 'skip_test', 'need_tools', 'TaskResult', 'iter_with_timeout', 'map_with_timeout',
+           'notebook_error', 'execute_notebook', 'git_commit', 'si_format', 'format_value', 'markdown_table',
+           'console_script', 'run_script', 'symmusic_notebook']
 
 # %% ../nbs/00_core.ipynb #997a0a65
 STAGE_DIRS = ('raw', 'corpus', 'datasets', 'runs', 'studies', 'report', 'bench', 'cache')
@@ -230,7 +232,7 @@ def find_tool(name:str) -> str:
     return path
 
 # %% ../nbs/00_core.ipynb #ab78c61e
-_CHILDREN = set()  # pids of the programs `run_tool` runs, each the leader of its own process group
+_CHILDREN = set()  # pids of pool workers and of the programs `run_tool` runs (each leads its group)
 STOPPING = threading.Event()  # set while a job is being stopped: `run_tool` starts nothing new
 
 def descendants(pid:int) -> list[int]:
@@ -344,49 +346,132 @@ class TaskResult:
     @property
     def ok(self) -> bool: return self.error is None
 
-def _task_main(fn, item, conn):
-    try: conn.send((True, fn(item)))
-    except BaseException as e: conn.send((False, f'{type(e).__name__}: {e}'))
-    finally: conn.close()
-
 # %% ../nbs/00_core.ipynb #17582f93
-def map_with_timeout(fn:Callable, # a picklable function of one item
+def _die_with_parent(parent:int):
+    "Have Linux SIGKILL this process when its parent ends, however it ends (elsewhere: nothing)."
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError): return
+    if os.getppid() != parent: os._exit(1)  # the parent ended before we asked
+
+def _pool_worker(fn:Callable, conn, parent:int):
+    "Run `fn` on each item of each chunk sent over `conn`; answer (index, ok, value, seconds)."
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent decides
+    _die_with_parent(parent)
+    while True:
+        try: chunk = conn.recv()
+        except EOFError: return  # the parent is gone
+        if chunk is None: return
+        for i, item in chunk:
+            t0 = time.perf_counter()
+            try: ok, value = True, fn(item)
+            except Exception as e: ok, value = False, f'{type(e).__name__}: {e}'
+            conn.send((i, ok, value, time.perf_counter() - t0))
+
+# %% ../nbs/00_core.ipynb #db16ba7e
+class _Worker:
+    "One pool process, the items it holds (the current one first) and when the current one started."
+    def __init__(self, ctx, fn:Callable):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_pool_worker, args=(fn, child, os.getpid()))
+        self.proc.start()
+        child.close()
+        _CHILDREN.add(self.proc.pid)
+        self.held, self.since = deque(), 0.
+
+    def give(self, chunk:list, items:list):
+        "Send the items at indices `chunk` (only to an idle worker, so no side waits on the other)."
+        self.conn.send([(i, items[i]) for i in chunk])
+        self.held.extend(chunk)
+        self.since = time.perf_counter()
+
+    def end(self, kill:bool):
+        "Kill the worker and all below it, or ask it to finish; either way it is gone after this."
+        if not kill:
+            try: self.conn.send(None)
+            except OSError: kill = True
+            self.proc.join(5)
+        if kill or self.proc.is_alive(): kill_tree(self.proc.pid)
+        self.proc.join()
+        self.conn.close()
+        _CHILDREN.discard(self.proc.pid)
+
+# %% ../nbs/00_core.ipynb #96f695e5
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+def _lost(w:_Worker, pool:list, todo:deque, timed_out:bool) -> tuple[int, TaskResult]:
+    "Retire a worker past its timeout, or dead: its item fails, the rest of its chunk is requeued."
+    seconds = time.perf_counter() - w.since
+    pool.remove(w)
+    w.end(kill=True)
+    i = w.held.popleft()
+    todo.extendleft(reversed(w.held))
+    code = w.proc.exitcode
+    if not timed_out and code is not None and -code in _STOP_SIGNALS:  # the job is being stopped
+        raise KeyboardInterrupt(f"a worker was stopped by {signal.Signals(-code).name}")
+    error = 'timeout' if timed_out else f'worker died (exit code {code})'
+    return i, TaskResult(None, error, seconds)
+
+def _answers(pool:list, todo:deque, timeout:float) -> Iterator[tuple[int, TaskResult]]:
+    "Wait for the busy workers; yield (index, result) of each answer, timeout and death."
+    busy = [w for w in pool if w.held]
+    wait_s = min(w.since for w in busy) + timeout - time.perf_counter()
+    ready = mp.connection.wait([w.conn for w in busy], max(wait_s, 0))
+    if STOPPING.is_set(): raise KeyboardInterrupt("stopping")
+    for w in busy:
+        if w.conn in ready:
+            try: i, ok, value, seconds = w.conn.recv()
+            except (EOFError, OSError):
+                yield _lost(w, pool, todo, timed_out=False)
+                continue
+            w.held.popleft()
+            w.since = time.perf_counter()
+            yield i, TaskResult(value if ok else None, None if ok else value, seconds)
+        elif time.perf_counter() - w.since > timeout: yield _lost(w, pool, todo, timed_out=True)
+
+# %% ../nbs/00_core.ipynb #599f7904
+def iter_with_timeout(fn:Callable, # a function of one item (picklable, where processes are spawned)
+                      items:Iterable, # the inputs
+                      timeout:float=30, # seconds per item before its worker is killed
+                      workers:int|None=None, # processes (default: CPU count)
+                      chunksize:int|None=None, # items sent to a worker at once (default: up to 16)
+                      progress:bool=False, # show a progress bar
+                     ) -> Iterator[tuple[int, TaskResult]]:
+    "(index, `TaskResult`) of `fn(item)` for each item as it finishes, from killable workers."
+    from tqdm.auto import tqdm
+    items, workers = list(items), workers or os.cpu_count() or 1
+    if workers < 1: raise ValueError(f"workers={workers} must be at least 1")
+    size = chunksize or max(1, min(16, len(items) // (8 * workers)))
+    ctx = mp.get_context('fork' if sys.platform == 'linux' else 'spawn')
+    todo, pool, finished = deque(range(len(items))), [], False
+    try:
+        with tqdm(total=len(items), disable=not progress) as bar:
+            while todo or any(w.held for w in pool):
+                while todo and len(pool) < min(workers, len(todo)): pool.append(_Worker(ctx, fn))
+                for w in pool:
+                    if todo and not w.held:
+                        w.give([todo.popleft() for _ in range(min(size, len(todo)))], items)
+                for i, result in _answers(pool, todo, timeout):
+                    bar.update()
+                    yield i, result
+        finished = True
+    finally:
+        for w in pool: w.end(kill=not finished)
+
+# %% ../nbs/00_core.ipynb #ec73d274
+def map_with_timeout(fn:Callable, # a function of one item, as in `iter_with_timeout`
                      items:Iterable, # the inputs
                      timeout:float=30, # seconds per item before its worker is killed
-                     workers:int|None=None, # processes at a time (default: CPU count)
+                     workers:int|None=None, # processes (default: CPU count)
                      progress:bool=False, # show a progress bar
+                     chunksize:int|None=None, # items sent to a worker at a time (default: up to 16)
                     ) -> list[TaskResult]:
-    "`[fn(x) for x in items]` with one killable worker process per item and a per-item timeout."
-    items, workers = list(items), workers or os.cpu_count() or 1
-    ctx = mp.get_context('fork' if sys.platform == 'linux' else 'spawn')
-    results, running, todo = [None] * len(items), {}, list(range(len(items)))[::-1]
-    bar = tqdm(total=len(items), disable=not progress)
-    while todo or running:
-        while todo and len(running) < workers:
-            i = todo.pop()
-            recv, send = ctx.Pipe(duplex=False)
-            p = ctx.Process(target=_task_main, args=(fn, items[i], send), daemon=True)
-            p.start()
-            send.close()
-            running[i] = (p, recv, time.perf_counter())
-        for i, (p, recv, t0) in list(running.items()):
-            elapsed = time.perf_counter() - t0
-            if recv.poll():
-                try: ok, val = recv.recv()
-                except EOFError: ok, val = False, 'worker died'
-                results[i] = TaskResult(val if ok else None, None if ok else val, elapsed)
-            elif not p.is_alive():
-                results[i] = TaskResult(None, f'worker died (exit code {p.exitcode})', elapsed)
-            elif elapsed > timeout:
-                p.kill()
-                results[i] = TaskResult(None, 'timeout', elapsed)
-            else: continue
-            p.join()
-            recv.close()
-            del running[i]
-            bar.update()
-        if running: time.sleep(0.002)
-    bar.close()
+    "`[fn(x) for x in items]` in killable worker processes, each item under `timeout`."
+    items = list(items)
+    results = [None] * len(items)
+    for i, result in iter_with_timeout(fn, items, timeout, workers, chunksize, progress):
+        results[i] = result
     return results
 
 # %% ../nbs/00_core.ipynb #81251cb3

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_lakh.ipynb #d6bebf56
 from __future__ import annotations
-import http.client, os, shutil, tarfile, time, urllib.error, urllib.request, warnings
+import gzip, http.client, os, shutil, tarfile, time, urllib.error, urllib.request, warnings, zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -14,8 +14,9 @@ from tqdm.auto import tqdm
 from .core import *
 
 # %% auto #0
-__all__ = ['ARCHIVES', 'EXTRACTED_MARKER', 'LakhArchive', 'verify_archive', 'UnsafeArchive', 'extract_tar_safely',
-           'DownloadInterrupted', 'download_archive', 'lakh_dir', 'lakh_complete', 'download_lakh', 'symmusic_download']
+__all__ = ['ARCHIVES', 'EXTRACTED_MARKER', 'LakhArchive', 'verify_archive', 'UnsafeArchive', 'CorruptArchive',
+           'extract_tar_safely', 'DownloadInterrupted', 'download_archive', 'lakh_dir', 'lakh_complete',
+           'download_lakh', 'symmusic_download']
 
 # %% ../nbs/01_lakh.ipynb #b351949e
 @dataclass(frozen=True)
@@ -29,12 +30,17 @@ class LakhArchive:
 
 _LMD_URL = 'http://hog.ee.columbia.edu/craffel/lmd/'
 ARCHIVES = {a.name: a for a in [
-    LakhArchive('lmd_full', _LMD_URL + 'lmd_full.tar.gz', 1_768_163_879, '2536ce3fd2cede53ddaa264f731859ab',
-                "178,561 deduplicated MIDI files named <md5>.mid under their first hex digit; a few thousand are corrupt"),
-    LakhArchive('lmd_matched', _LMD_URL + 'lmd_matched.tar.gz', 1_407_072_670, 'fb80d01c22020295bb3eeef31f1aa63a',
-                "the 45,129 files matched to the Million Song Dataset, one folder per matched MSD track"),
+    LakhArchive('lmd_full', _LMD_URL + 'lmd_full.tar.gz', 1_768_163_879,
+                '2536ce3fd2cede53ddaa264f731859ab',
+                "178,561 deduplicated MIDI files named <md5>.mid under their first hex digit; "
+                "a few thousand are corrupt"),
+    LakhArchive('lmd_matched', _LMD_URL + 'lmd_matched.tar.gz', 1_407_072_670,
+                'fb80d01c22020295bb3eeef31f1aa63a',
+                "the 45,129 files matched to the Million Song Dataset, one folder per matched "
+                "MSD track"),
     LakhArchive('clean_midi', _LMD_URL + 'clean_midi.tar.gz', 234_283_029, None,
-                "a subset named Artist/Title.mid; no published md5, so it is checked by size only (unverified)"),
+                "a subset named Artist/Title.mid; no published md5, so it is checked by size only "
+                "(unverified)"),
 ]}
 
 # %% ../nbs/01_lakh.ipynb #2b74113f
@@ -42,20 +48,25 @@ def verify_archive(path:str|Path, # the downloaded archive
                    md5:str|None=None, # the expected md5 (None: unverified, warn)
                    size:int|None=None, # the expected size in bytes (None: not checked)
                   ) -> str:
-    "Check `path` against the expected size and md5 and return its md5; raise `ValueError` on a mismatch."
+    "Check `path` against the expected size and md5 and return its md5; `ValueError` on a mismatch."
     path = Path(path)
     if size is not None and (n := path.stat().st_size) != size:
-        raise ValueError(f"{path} has {n:,} bytes but {size:,} were expected: the download is incomplete or not this archive")
+        raise ValueError(f"{path} has {n:,} bytes but {size:,} were expected: "
+                         "the download is incomplete or not this archive")
     found = file_digest(path, 'md5')
-    if md5 is None: warnings.warn(f"{path.name}: no md5 to check against, checked by size only (unverified); its md5 is {found}")
-    elif found != md5.lower(): raise ValueError(f"{path} has md5 {found} but {md5} was expected: the download is corrupt or not this archive")
+    if md5 is None:
+        warnings.warn(f"{path.name}: no md5 to check against, checked by size only (unverified); "
+                      f"its md5 is {found}")
+    elif found != md5.lower():
+        raise ValueError(f"{path} has md5 {found} but {md5} was expected: "
+                         "the download is corrupt or not this archive")
     return found
 
 # %% ../nbs/01_lakh.ipynb #954dbbf0
 EXTRACTED_MARKER = 'extracted.json'
 
 def _unsafe_reason(member:tarfile.TarInfo) -> str|None:
-    "Why extracting `member` would be unsafe, or None if it is a plain file or folder inside the target."
+    "Why extracting `member` would be unsafe, or None for a plain file or folder inside the target."
     path = PurePosixPath(member.name)
     if path.is_absolute() or member.name.startswith('\\'): return 'an absolute path'
     if '..' in path.parts or '..' in member.name.split('\\'): return "a path with a '..' component"
@@ -67,30 +78,54 @@ def _unsafe_reason(member:tarfile.TarInfo) -> str|None:
 class UnsafeArchive(ValueError):
     "An archive member that could write outside its folder (absolute path, `..`, link, device)."
 
+class CorruptArchive(ValueError):
+    "An archive that ends early or fails its gzip check: delete it and download it again."
+
+_BROKEN = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)  # a truncated or damaged file
+
+def _extract_members(tar, archive:Path, tmp:Path) -> dict:
+    "Extract every member of an open streaming `tar` into `tmp`, refusing unsafe ones; the counts."
+    counts = {'n_files': 0, 'n_midi': 0, 'n_bytes': 0}
+    for member in tar:
+        if reason := _unsafe_reason(member):
+            raise UnsafeArchive(f"{archive}: member {member.name!r} is {reason}; refused, "
+                                "nothing was extracted")
+        tar.extract(member, tmp, filter='data')
+        if member.isfile():
+            counts['n_files'] += 1
+            counts['n_bytes'] += member.size
+            counts['n_midi'] += member.name.lower().endswith(('.mid', '.midi', '.kar'))
+    return counts
+
+# %% ../nbs/01_lakh.ipynb #0171776d
 def extract_tar_safely(archive:str|Path, # a .tar.gz file
                        target:str|Path, # the folder to create (replaced if it exists)
                        info:dict|None=None, # provenance to record in the completion marker
                        progress:bool=True, # show a progress bar (compressed bytes read)
                       ) -> Path:
-    "Extract `archive` into `target` in one streaming pass, refusing unsafe members; write the marker last."
+    "Extract `archive` into `target` in one streaming pass, refusing unsafe members, marker last."
     archive, target = Path(archive), Path(target)
     tmp = target.with_name(f'.{target.name}.extracting')
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    counts, t0 = {'n_files': 0, 'n_midi': 0, 'n_bytes': 0}, time.perf_counter()
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    t0 = time.perf_counter()
+    bar = dict(total=archive.stat().st_size, desc=f'extract {archive.name}', unit='B',
+               unit_scale=True, unit_divisor=1024, disable=not progress)
     try:
-        with open(archive, 'rb') as raw, tqdm.wrapattr(raw, 'read', total=archive.stat().st_size, desc=f'extract {archive.name}',
-                                                       unit='B', unit_scale=True, unit_divisor=1024, disable=not progress) as f, \
-             tarfile.open(fileobj=f, mode='r|gz') as tar:
-            for member in tar:
-                if reason := _unsafe_reason(member):
-                    raise UnsafeArchive(f"{archive}: member {member.name!r} is {reason}; refused, nothing was extracted")
-                tar.extract(member, tmp, filter='data')
-                if member.isfile():
-                    counts['n_files'] += 1; counts['n_bytes'] += member.size
-                    counts['n_midi'] += member.name.lower().endswith(('.mid', '.midi'))
+        with open(archive, 'rb') as raw, tqdm.wrapattr(raw, 'read', **bar) as f:
+            gz = gzip.GzipFile(fileobj=f)
+            try:
+                with tarfile.open(fileobj=gz, mode='r|') as tar:
+                    counts = _extract_members(tar, archive, tmp)
+                while gz.read(1 << 20): pass  # to the end: a cut or damaged file fails here
+            except _BROKEN as e:
+                why = f"{type(e).__name__}: {e}"
+                raise CorruptArchive(f"{archive} is truncated or corrupt ({why}); "
+                                     "delete it and download it again") from None
         inner = tmp/target.name
         root = inner if inner.is_dir() and [p.name for p in tmp.iterdir()] == [target.name] else tmp
-        write_json(root/EXTRACTED_MARKER, {**(info or {}), **counts, 'seconds': round(time.perf_counter() - t0, 2)})
+        seconds = round(time.perf_counter() - t0, 2)
+        write_json(root/EXTRACTED_MARKER, {**(info or {}), **counts, 'seconds': seconds})
         shutil.rmtree(target, ignore_errors=True)  # an unfinished folder without its marker
         os.replace(root, target)
     finally: shutil.rmtree(tmp, ignore_errors=True)
@@ -111,50 +146,64 @@ def _full_size(resp, start:int) -> int|None:
 def _fetch_into(url:str, part:Path, size:int|None, bar, timeout:float) -> None:
     "Append the rest of `url` to `part`, asking only for the bytes it does not hold yet."
     have = part.stat().st_size if part.exists() else 0
-    try: resp = urllib.request.urlopen(urllib.request.Request(url, headers={'Range': f'bytes={have}-'} if have else {}), timeout=timeout)
+    request = urllib.request.Request(url, headers={'Range': f'bytes={have}-'} if have else {})
+    try: resp = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as e:
-        if e.code == 416 and have: return  # nothing left to send: the part is whole (verification decides)
-        if e.code >= 500: raise DownloadInterrupted(f"{url}: server error HTTP {e.code} {e.reason}") from e
+        if e.code == 416 and have: return  # nothing left to send: whole (verification decides)
+        if e.code >= 500:
+            raise DownloadInterrupted(f"{url}: server error HTTP {e.code} {e.reason}") from e
         raise OSError(f"{url}: HTTP {e.code} {e.reason}") from e
     with resp:
         if resp.status != 206: have = 0  # the server ignored Range: start again from byte 0
         full = _full_size(resp, have)
         if size is not None and full is not None and full != size:
-            raise ValueError(f"{url} is {full:,} bytes but {size:,} were expected: not the archive this is meant to be (pass size= to accept it)")
-        bar.reset(full); bar.update(have)
+            raise ValueError(f"{url} is {full:,} bytes but {size:,} were expected: not the archive "
+                             "this is meant to be (pass size= to accept it)")
+        bar.reset(full)
+        bar.update(have)
         with open(part, 'r+b' if have else 'wb') as f:
-            f.seek(have); f.truncate()
-            while block := resp.read(1 << 20): f.write(block); bar.update(len(block))
+            f.seek(have)
+            f.truncate()
+            while block := resp.read(1 << 20):
+                f.write(block)
+                bar.update(len(block))
     if full is not None and (got := part.stat().st_size) < full:
         raise DownloadInterrupted(f"{url}: connection ended after {got:,} of {full:,} bytes")
 
 # %% ../nbs/01_lakh.ipynb #19803adb
-_TRANSIENT = (DownloadInterrupted, urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError)
+_TRANSIENT = (DownloadInterrupted, urllib.error.URLError, http.client.HTTPException,
+              ConnectionError, TimeoutError)
 
 def download_archive(url:str, # where to download from
                      dest:str|Path, # the file to write; `<dest>.part` holds the bytes so far
                      md5:str|None=None, # expected md5 (None: unverified)
                      size:int|None=None, # expected size in bytes
-                     retries:int=3, # reconnections within this call before giving up (the next call resumes)
+                     retries:int=3, # reconnections in this call before giving up (the next resumes)
                      progress:bool=True, # show a progress bar with bytes and rate
                      timeout:float=60, # seconds without data before a connection counts as dead
                     ) -> Path:
     "Download `url` to `dest`, resuming a partial download, and verify it before it gets its name."
-    dest = Path(dest); part = dest.with_name(dest.name + '.part')
+    dest = Path(dest)
+    part = dest.with_name(dest.name + '.part')
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with tqdm(total=size, desc=dest.name, unit='B', unit_scale=True, unit_divisor=1024, disable=not progress) as bar:
+        with tqdm(total=size, desc=dest.name, unit='B', unit_scale=True, unit_divisor=1024,
+                  disable=not progress) as bar:
             for attempt in range(retries + 1):
-                try: _fetch_into(url, part, size, bar, timeout); break
+                try:
+                    _fetch_into(url, part, size, bar, timeout)
+                    break
                 except _TRANSIENT as e:
                     if attempt == retries:
                         kept = part.stat().st_size if part.exists() else 0
-                        raise DownloadInterrupted(f"{e}; {kept:,} bytes kept in {part}: run again to resume") from e
+                        raise DownloadInterrupted(f"{e}; {kept:,} bytes kept in {part}: "
+                                                  "run again to resume") from e
                     time.sleep(min(2 ** attempt, 30))
     checked = dest if dest.exists() else part
     try: verify_archive(checked, md5, size)
     except ValueError as e:
-        checked.unlink(); raise ValueError(f"{e}; deleted it, run again to download afresh") from None
+        checked.unlink()
+        raise ValueError(f"{e}; deleted it, run again to download afresh") from None
     if checked == part: os.replace(part, dest)
     return dest
 
@@ -163,7 +212,8 @@ def lakh_dir(name:str='lmd_full', # an archive of `ARCHIVES`
              dest:str|Path|None=None, # folder holding the extracted archives (default: raw/lakh)
             ) -> Path:
     "The folder archive `name` is (or will be) extracted to."
-    if name not in ARCHIVES: raise ValueError(f"Lakh archive {name!r} unknown; choose one of {list(ARCHIVES)}")
+    if name not in ARCHIVES:
+        raise ValueError(f"Lakh archive {name!r} unknown; choose one of {list(ARCHIVES)}")
     return (Path(dest) if dest else stage_dir('raw')/'lakh')/name
 
 def lakh_complete(name:str='lmd_full', dest:str|Path|None=None) -> bool:
@@ -172,7 +222,7 @@ def lakh_complete(name:str='lmd_full', dest:str|Path|None=None) -> bool:
 
 # %% ../nbs/01_lakh.ipynb #f2985c69
 def download_lakh(name:str='lmd_full', # which archive: 'lmd_full', 'lmd_matched' or 'clean_midi'
-                  dest:str|Path|None=None, # folder for the archive and its extraction (default: raw/lakh)
+                  dest:str|Path|None=None, # folder of the archive and its extraction (raw/lakh)
                   url:str|None=None, # another address for the archive (a mirror)
                   md5:str|None=None, # expected md5, if not the table's
                   size:int|None=None, # expected size in bytes, if not the table's
@@ -181,22 +231,26 @@ def download_lakh(name:str='lmd_full', # which archive: 'lmd_full', 'lmd_matched
                   retries:int=3, # reconnections before giving up (the next call resumes)
                   progress:bool=True, # show progress bars
                  ) -> Path:
-    "Download, verify and safely extract Lakh archive `name`; return its folder. Does nothing if it is finished."
+    "Download, verify and safely extract Lakh archive `name`; its folder (at once if finished)."
     target, spec = lakh_dir(name, dest), ARCHIVES[name]
     archive = target.with_name(f'{name}.tar.gz')
-    if force: shutil.rmtree(target, ignore_errors=True); archive.unlink(missing_ok=True)
+    if force:
+        shutil.rmtree(target, ignore_errors=True)
+        archive.unlink(missing_ok=True)
     if lakh_complete(name, dest): return target
     url, md5, size = url or spec.url, md5 or spec.md5, size or spec.size
     download_archive(url, archive, md5, size, retries=retries, progress=progress)
-    info = {'archive': name, 'url': url, 'md5': md5, 'md5_verified': md5 is not None, 'size': archive.stat().st_size}
+    info = {'archive': name, 'url': url, 'md5': md5, 'md5_verified': md5 is not None,
+            'size': archive.stat().st_size}
     extract_tar_safely(archive, target, info, progress=progress)
     if not keep_archive: archive.unlink()
     return target
 
 # %% ../nbs/01_lakh.ipynb #8e52bea5
 @console_script
-def symmusic_download(archive:Param("which Lakh archive", str, opt=False, nargs='?', choices=list(ARCHIVES))='lmd_full',
-                      dest:str=None, # folder for the archive and its extraction (default: raw/lakh under the symmusic home)
+def symmusic_download(archive:Param("which Lakh archive", str, opt=False, nargs='?',
+                                    choices=list(ARCHIVES))='lmd_full',
+                      dest:str=None, # folder for the archive and its extraction (default: raw/lakh)
                       url:str=None, # another address for the archive (a mirror)
                       md5:str=None, # expected md5, if not the published one
                       size:int=None, # expected size in bytes, if not the published one
@@ -206,9 +260,12 @@ def symmusic_download(archive:Param("which Lakh archive", str, opt=False, nargs=
                      ):
     "Download, verify and safely extract an archive of the Lakh MIDI Dataset."
     if list_archives:
-        for a in ARCHIVES.values(): print(f"{a.name:12} {a.size:>15,} bytes  md5 {a.md5 or 'none published'}\n  {a.url}\n  {a.about}")
+        for a in ARCHIVES.values():
+            print(f"{a.name:12} {a.size:>15,} bytes  md5 {a.md5 or 'none published'}")
+            print(f"  {a.url}\n  {a.about}")
         return
-    folder = download_lakh(archive, dest, url, md5, size, keep_archive=not remove_archive, force=force)
+    folder = download_lakh(archive, dest, url, md5, size, keep_archive=not remove_archive,
+                           force=force)
     info = read_json(folder/EXTRACTED_MARKER)
     print(f"{info['n_midi']:,} MIDI files ({info['n_bytes']:,} bytes) in {folder}")
     if not remove_archive: print(f"archive: {folder.with_name(archive + '.tar.gz')}")
