@@ -54,7 +54,9 @@ def drop_comments(abc:str # one tune's ABC text
     if '%' not in abc: return abc
     lines = []
     for line in abc.split('\n'):
-        if line.startswith('%%MIDI'): lines.append(line); continue
+        if line.startswith('%%MIDI'):
+            lines.append(line)
+            continue
         stripped = _COMMENT.sub('', line).rstrip()
         if stripped or not line.strip(): lines.append(stripped)  # drop lines that were only a comment
     return '\n'.join(lines)
@@ -68,7 +70,8 @@ def drop_misused_instructions(abc:str # one tune's ABC text
     return _MISUSED_INSTRUCTION.sub('', abc)
 
 # %% ../nbs/02_clean.ipynb #54ab9cf3
-CLEAN_RULES = (normalize_newlines, normalize_whitespace, drop_comments, drop_path_titles, drop_misused_instructions)
+CLEAN_RULES = (normalize_newlines, normalize_whitespace, drop_comments, drop_path_titles,
+               drop_misused_instructions)
 
 def clean_abc(abc:str, # one tune's ABC text
               rules:Iterable=CLEAN_RULES, # functions str -> str, applied in order
@@ -87,7 +90,8 @@ def split_header(abc:str # one cleaned tune
     m = _K_LINE.search(abc)
     return (abc, '') if m is None else (abc[:m.end()], abc[m.end():])
 
-_NOT_NOTES = re.compile(r'^(?:[A-Za-z+]:|%).*$|"[^"\n]*"|![^!\n]*!|\[[A-Za-z]:[^\]\n]*\]', re.M)  # fields, text, decorations
+# fields, text, decorations
+_NOT_NOTES = re.compile(r'^(?:[A-Za-z+]:|%).*$|"[^"\n]*"|![^!\n]*!|\[[A-Za-z]:[^\]\n]*\]', re.M)
 _NOTE = re.compile(r'[A-Ga-g]')
 
 def has_music(abc:str # one cleaned tune
@@ -129,7 +133,8 @@ SPLITS = ('train', 'val', 'test')
 def _check_fractions(fractions) -> tuple[float, float, float]:
     fractions = tuple(float(f) for f in fractions)
     if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
-        raise ValueError(f"split fractions {fractions!r} must be three non-negative numbers (train, val, test) summing to 1")
+        raise ValueError(f"split fractions {fractions!r} must be three non-negative numbers "
+                         "(train, val, test) summing to 1")
     return fractions
 
 def tune_split(tune_id:str, # the tune's stable id
@@ -161,7 +166,9 @@ def corpus_gzip_ratios(corpus:str, # a corpus folder or a source for `build_corp
     ratios, n_chars = [], []
     for tune in iter_tunes(find_corpus(corpus)):
         abc = clean_abc(tune.abc)
-        if has_music(abc): ratios.append(gzip_ratio(abc)); n_chars.append(len(abc))
+        if has_music(abc):
+            ratios.append(gzip_ratio(abc))
+            n_chars.append(len(abc))
     return np.array(ratios), np.array(n_chars)
 
 # %% ../nbs/02_clean.ipynb #f179eaf6
@@ -170,8 +177,10 @@ def gzip_threshold_table(ratios:np.ndarray, # per tune, from `corpus_gzip_ratios
                          thresholds:Iterable=(0.1, 0.2, 0.24, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6), # to tabulate
                         ) -> list[dict]:
     "How many tunes and characters each threshold keeps (a tune is kept when its ratio >= threshold)."
-    return [dict(threshold=float(t), tunes_kept=int((ratios >= t).sum()), tunes_kept_pct=float(100 * (ratios >= t).mean()),
-                 chars_kept=int(n_chars[ratios >= t].sum()), chars_kept_pct=float(100 * n_chars[ratios >= t].sum() / n_chars.sum()))
+    return [dict(threshold=float(t), tunes_kept=int((ratios >= t).sum()),
+                 tunes_kept_pct=float(100 * (ratios >= t).mean()),
+                 chars_kept=int(n_chars[ratios >= t].sum()),
+                 chars_kept_pct=float(100 * n_chars[ratios >= t].sum() / n_chars.sum()))
             for t in thresholds]
 
 # %% ../nbs/02_clean.ipynb #31dd15ff
@@ -182,13 +191,18 @@ def plot_gzip_ratios(ratios:np.ndarray, # per tune
     "Histogram of gzip ratios and the ratio against tune length."
     import matplotlib.pyplot as plt
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
-    ax1.hist(ratios, bins=80); ax1.set_xlabel('gzip ratio'); ax1.set_ylabel('tunes')
-    ax2.scatter(n_chars, ratios, s=2, alpha=0.3); ax2.set_xscale('log')
+    ax1.hist(ratios, bins=80)
+    ax1.set_xlabel('gzip ratio')
+    ax1.set_ylabel('tunes')
+    ax2.scatter(n_chars, ratios, s=2, alpha=0.3)
+    ax2.set_xscale('log')
     ax2.xaxis.set_minor_formatter(plt.NullFormatter())
-    ax2.set_xlabel('tune length (characters)'); ax2.set_ylabel('gzip ratio')
+    ax2.set_xlabel('tune length (characters)')
+    ax2.set_ylabel('gzip ratio')
     for ax in (ax1, ax2):
         if threshold is not None:
-            (ax.axvline if ax is ax1 else ax.axhline)(threshold, color='C3', ls='--', label=f'threshold {threshold:.3f}')
+            (ax.axvline if ax is ax1 else ax.axhline)(threshold, color='C3', ls='--',
+                                                      label=f'threshold {threshold:.3f}')
     if threshold is not None: ax1.legend()
     fig.tight_layout()
     return fig
@@ -200,9 +214,12 @@ def resolve_gzip_threshold(corpus:str, # a corpus folder or a source for `build_
                           ) -> float:
     "The gzip ratio threshold: `threshold` if given, else the `percentile` of the corpus's ratios."
     if threshold is not None: return float(threshold)
-    if not 0 <= percentile <= 100: raise ValueError(f"gzip_percentile={percentile!r} must be between 0 and 100")
+    if not 0 <= percentile <= 100:
+        raise ValueError(f"gzip_percentile={percentile!r} must be between 0 and 100")
     ratios = corpus_gzip_ratios(corpus)[0]
-    if len(ratios) == 0: raise ValueError(f"corpus {corpus!r} has no tune with music: cannot measure its gzip ratios")
+    if len(ratios) == 0:
+        raise ValueError(
+            f"corpus {corpus!r} has no tune with music: cannot measure its gzip ratios")
     return float(np.percentile(ratios, percentile))
 
 # %% ../nbs/02_clean.ipynb #adf85afe
@@ -217,9 +234,15 @@ def _leading_silence(voice:str, whole_bars:bool) -> tuple[list, bool]:
     "Spans (start, end, kind) of the silence a voice opens with, and whether a note follows it."
     pos, spans = 0, []
     while pos < len(voice):
-        if m := _TRANSPARENT.match(voice, pos): pos = m.end(); continue
-        for kind, rx in (('bar', _BARLINE), ('blank', _BLANK), ('rest', _REST), ('rest', None if whole_bars else _BAR_REST)):
-            if rx is not None and (m := rx.match(voice, pos)): spans.append((pos, m.end(), kind)); pos = m.end(); break
+        if m := _TRANSPARENT.match(voice, pos):
+            pos = m.end()
+            continue
+        for kind, rx in (('bar', _BARLINE), ('blank', _BLANK), ('rest', _REST),
+                         ('rest', None if whole_bars else _BAR_REST)):
+            if rx is not None and (m := rx.match(voice, pos)):
+                spans.append((pos, m.end(), kind))
+                pos = m.end()
+                break
         else: return spans, True
     return spans, False
 
@@ -229,7 +252,9 @@ def _silent_bar_ends(spans:list) -> list[int]:
     ends, rest_seen = [], False
     for i, (_, _, kind) in enumerate(spans):
         if kind == 'rest': rest_seen = True
-        elif kind == 'bar' and rest_seen: ends.append(i); rest_seen = False
+        elif kind == 'bar' and rest_seen:
+            ends.append(i)
+            rest_seen = False
     return ends
 
 def _silence_cut(spans:list, whole_bars:bool, n_bars:int) -> int:
@@ -238,7 +263,8 @@ def _silence_cut(spans:list, whole_bars:bool, n_bars:int) -> int:
     bar_ends = _silent_bar_ends(spans)
     if n_bars == 0 or len(bar_ends) < n_bars: return 0
     i = bar_ends[n_bars - 1]
-    while i + 1 < len(spans) and spans[i + 1][2] == 'blank': i += 1  # the blanks after the last removed bar go too
+    # the blanks after the last removed bar go too
+    while i + 1 < len(spans) and spans[i + 1][2] == 'blank': i += 1
     return spans[i][1]
 
 def trim_leading_silence(abc:str # one cleaned tune
@@ -254,7 +280,9 @@ def trim_leading_silence(abc:str # one cleaned tune
         cut = _silence_cut(spans, whole_bars, n_bars) if (note or whole_bars) else 0
         drop = [(a, b) for a, b, _ in spans if b <= cut]
         keep, pos = [], 0
-        for a, b in drop: keep.append(voice[pos:a]); pos = b
+        for a, b in drop:
+            keep.append(voice[pos:a])
+            pos = b
         trimmed.append(''.join(keep) + voice[pos:])
     return header + normalize_whitespace(''.join(trimmed))
 
@@ -274,8 +302,10 @@ def _state_at(body:str, pos:int) -> str:
 
 def _cut_point(body:str, lo:int, hi:int) -> int:
     "The best place to end a piece that starts at `lo` and must end by `hi`."
-    for rx, floor in ((_SECTION_END, (lo + hi) // 2), (_BARLINE, lo + 1), (re.compile(r'\n'), lo + 1)):
-        ends = [m.end() for m in rx.finditer(body, floor, hi) if not _TRANSPARENT.match(body, body.rfind('\n', 0, m.start()) + 1)]
+    newline = re.compile(r'\n')
+    for rx, floor in ((_SECTION_END, (lo + hi) // 2), (_BARLINE, lo + 1), (newline, lo + 1)):
+        ends = [m.end() for m in rx.finditer(body, floor, hi)
+                if not _TRANSPARENT.match(body, body.rfind('\n', 0, m.start()) + 1)]
         if ends: return ends[-1]
     return hi
 
@@ -289,7 +319,8 @@ def split_long_tune(abc:str, # one cleaned tune
     pieces, start = [], 0
     while start < len(body):
         state = '' if body.startswith('V:', start) else _state_at(body, start)
-        budget = max(max_chars - len(header) - len(state), max_chars // 4)  # a huge header still leaves room for music
+        # a huge header still leaves room for music
+        budget = max(max_chars - len(header) - len(state), max_chars // 4)
         end = len(body) if len(body) - start <= budget else _cut_point(body, start, start + budget)
         piece = normalize_whitespace(state + body[start:end])
         if has_music(header + piece): pieces.append(header + piece)
@@ -299,17 +330,23 @@ def split_long_tune(abc:str, # one cleaned tune
 # %% ../nbs/02_clean.ipynb #bcd18849
 EOT = '<|endoftext|>'
 
-PHASE_PARAMS = {  # near_dup_threshold: shingle containment that makes two tunes one group (measured in dedup)
-    1: dict(fractions=(0.98, 0.01, 0.01), split_seed=0, near_dup_threshold=0.05, gzip_threshold=None, trim_silence=False, max_tune_chars=None),
-    2: dict(fractions=(0.98, 0.01, 0.01), split_seed=0, near_dup_threshold=0.05, gzip_threshold=None, gzip_percentile=1.0, trim_silence=True, max_tune_chars=3000),
+# near_dup_threshold: shingle containment that makes two tunes one group (measured in dedup)
+PHASE_PARAMS = {
+    1: dict(fractions=(0.98, 0.01, 0.01), split_seed=0, near_dup_threshold=0.05,
+            gzip_threshold=None, trim_silence=False, max_tune_chars=None),
+    2: dict(fractions=(0.98, 0.01, 0.01), split_seed=0, near_dup_threshold=0.05,
+            gzip_threshold=None, gzip_percentile=1.0, trim_silence=True, max_tune_chars=3000),
 }
 
 def phase_params(phase:int, # 1 (char-level scaling study) or 2 (best data)
                  **params) -> dict:
     "The cleaning parameters of `phase`, with `params` overriding its defaults."
-    if phase not in PHASE_PARAMS: raise ValueError(f"phase {phase!r} unknown; choose one of {list(PHASE_PARAMS)}")
+    if phase not in PHASE_PARAMS:
+        raise ValueError(f"phase {phase!r} unknown; choose one of {list(PHASE_PARAMS)}")
     unknown = set(params) - set(PHASE_PARAMS[phase])
-    if unknown: raise ValueError(f"cleaning parameters {sorted(unknown)} unknown for phase {phase}; valid: {list(PHASE_PARAMS[phase])}")
+    if unknown:
+        raise ValueError(f"cleaning parameters {sorted(unknown)} unknown for phase {phase}; "
+                         f"valid: {list(PHASE_PARAMS[phase])}")
     p = {**PHASE_PARAMS[phase], **params}
     p['fractions'] = _check_fractions(p['fractions'])
     return p
@@ -325,18 +362,24 @@ def _skip_reason(raw:str, abc:str) -> str|None:
     if not has_music(abc): return 'no_music'
 
 def clean_tunes(tunes:Iterable[Tune], # e.g. `iter_tunes(corpus)`
-                params:dict, # from `phase_params`, with `gzip_threshold` resolved (a float) or None for no filter
+                params:dict, # from `phase_params`, `gzip_threshold` resolved (a float; None: no filter)
                 skipped:Counter|None=None, # counts the skipped tunes by reason
-                groups:dict|None=None, # tune id -> key of its duplicate group (`dedup.duplicate_groups`); one group, one split
+                groups:dict|None=None, # tune id -> duplicate group key: one group, one split
                ) -> Iterator[tuple[str, str, str]]:
     "`(split, tune_id, abc)` for every cleaned tune or piece, skipping (and counting) the unusable."
     skipped = Counter() if skipped is None else skipped
     for tune in tunes:
         abc = clean_abc(tune.abc)
         reason = _skip_reason(tune.abc, abc)
-        if reason is None and params.get('gzip_threshold') is not None and gzip_ratio(abc) < params['gzip_threshold']: reason = 'gzip_ratio'
-        if reason: skipped[reason] += 1; continue
+        threshold = params.get('gzip_threshold')
+        if reason is None and threshold is not None and gzip_ratio(abc) < threshold:
+            reason = 'gzip_ratio'
+        if reason:
+            skipped[reason] += 1
+            continue
         if params.get('trim_silence'): abc = trim_leading_silence(abc)
-        split = tune_split((groups or {}).get(tune.tune_id, tune.tune_id), params['fractions'], params['split_seed'])
-        for piece in (split_long_tune(abc, params['max_tune_chars']) if params.get('max_tune_chars') else [abc]):
+        group = (groups or {}).get(tune.tune_id, tune.tune_id)
+        split = tune_split(group, params['fractions'], params['split_seed'])
+        max_chars = params.get('max_tune_chars')
+        for piece in (split_long_tune(abc, max_chars) if max_chars else [abc]):
             yield split, tune.tune_id, piece

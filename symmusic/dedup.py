@@ -38,7 +38,8 @@ def body_shingles(body:str, # from `tune_body`
                  ) -> np.ndarray:
     "Sorted unique 64-bit hashes of the body's `k`-character shingles."
     if len(body) < k: return np.zeros(0, np.uint64)
-    points = np.frombuffer(body.encode('utf-32-le', 'surrogatepass'), dtype=np.uint32).astype(np.uint64)
+    utf32 = np.frombuffer(body.encode('utf-32-le', 'surrogatepass'), dtype=np.uint32)
+    points = utf32.astype(np.uint64)
     n, h = len(points) - k + 1, np.zeros(len(points) - k + 1, np.uint64)
     with np.errstate(over='ignore'):  # arithmetic modulo 2**64 is the point
         for j in range(k): h = h * _PRIME + points[j:j + n]
@@ -56,7 +57,8 @@ def near_duplicate_pairs(shingles:list[np.ndarray], # per tune, from `body_shing
                          threshold:float, # least containment of one tune in the other
                         ) -> list[tuple[int, int, float]]:
     "Every (i, j, containment of i in j) with containment at least `threshold`, found by prefix filtering."
-    if not 0 < threshold <= 1: raise ValueError(f"near-duplicate threshold {threshold!r} must be in (0, 1]")
+    if not 0 < threshold <= 1:
+        raise ValueError(f"near-duplicate threshold {threshold!r} must be in (0, 1]")
     owner = np.repeat(np.arange(len(shingles)), [len(s) for s in shingles])
     hashes = np.concatenate(shingles) if shingles else np.zeros(0, np.uint64)
     order = np.argsort(hashes, kind='stable')
@@ -67,7 +69,8 @@ def near_duplicate_pairs(shingles:list[np.ndarray], # per tune, from `body_shing
         if len(s) == 0: continue
         where = np.searchsorted(uniq, s)
         rarest = where[np.argsort(df[where], kind='stable')[:int(len(s) * (1 - threshold)) + 1]]
-        candidates = np.unique(np.concatenate([sorted_owner[first[w]:first[w] + df[w]] for w in rarest]))
+        candidates = np.unique(
+            np.concatenate([sorted_owner[first[w]:first[w] + df[w]] for w in rarest]))
         for j in candidates[candidates != i]:
             c = containment(s, shingles[j])
             if c >= threshold: pairs.append((i, int(j), c))
@@ -78,7 +81,9 @@ def _components(n:int, edges:Iterable[tuple[int, int]]) -> np.ndarray:
     "Component label (the smallest member's index) of each of n items joined by `edges`."
     parent = list(range(n))
     def root(x):
-        while parent[x] != x: parent[x] = parent[parent[x]]; x = parent[x]
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
         return x
     for a, b in edges:
         ra, rb = root(a), root(b)
@@ -87,16 +92,17 @@ def _components(n:int, edges:Iterable[tuple[int, int]]) -> np.ndarray:
 
 # %% ../nbs/02a_dedup.ipynb #21cbe953
 def _without_common(shingles:list[np.ndarray], max_df:int) -> tuple[list[np.ndarray], int]:
-    "Each tune's shingles without those found in more than `max_df` tunes (stock patterns), and how many distinct ones went."
+    "Each tune's shingles without those in more than `max_df` tunes (stock patterns), and their count."
     if not shingles: return shingles, 0
     uniq, df = np.unique(np.concatenate(shingles), return_counts=True)
     common = uniq[df > max_df]
-    return ([s[~np.isin(s, common, assume_unique=True)] for s in shingles] if len(common) else shingles), len(common)
+    if not len(common): return shingles, 0
+    return [s[~np.isin(s, common, assume_unique=True)] for s in shingles], len(common)
 
 # %% ../nbs/02a_dedup.ipynb #a42fc3ea
 def duplicate_groups(tunes:Iterable[Tune], # e.g. `iter_tunes(corpus)`
-                     threshold:float|None=0.05, # containment that joins two tunes (None: identical bodies only)
-                     song_keys:dict|None=None, # tune id -> song keys from a dataset's metadata (`lakh_song_keys`)
+                     threshold:float|None=0.05, # joining containment (None: identical bodies only)
+                     song_keys:dict|None=None, # tune id -> song keys from metadata (`lakh_song_keys`)
                      sample:int=1, # shingle sampling, for corpora too large to hold every shingle
                     ) -> tuple[dict, dict]:
     "(tune id -> group key, statistics) for every tune with music; singletons map to their own id."
@@ -110,35 +116,40 @@ def duplicate_groups(tunes:Iterable[Tune], # e.g. `iter_tunes(corpus)`
     for i, tune_id in enumerate(ids):
         for key in (song_keys or {}).get(tune_id, ()): by_song[key].append(i)
     rules = {'identical_body': [(g[0], j) for g in by_body.values() for j in g[1:]],
-             'metadata_song': [(g[0], j) for g in by_song.values() for j in g[1:]], 'near_duplicate': []}
+             'metadata_song': [(g[0], j) for g in by_song.values() for j in g[1:]],
+             'near_duplicate': []}
     max_df, n_common = max(50, len(ids) // 1000), 0
     if threshold is not None:
         shingles, n_common = _without_common(shingles, max_df)
         rules['near_duplicate'] = [(i, j) for i, j, _ in near_duplicate_pairs(shingles, threshold)]
     label = _components(len(ids), [e for edges in rules.values() for e in edges])
     groups = {tune_id: ids[label[i]] for i, tune_id in enumerate(ids)}
-    settings = dict(threshold=threshold, shingle_chars=SHINGLE_CHARS, sample=sample, max_shingle_tunes=max_df, common_shingles_dropped=n_common)
+    settings = dict(threshold=threshold, shingle_chars=SHINGLE_CHARS, sample=sample,
+                    max_shingle_tunes=max_df, common_shingles_dropped=n_common)
     return groups, _group_stats(ids, label, rules, settings)
 
 # %% ../nbs/02a_dedup.ipynb #21e2c5cf
-def _collection(tune_id:str) -> str: return '/'.join(tune_id.split('/')[:2])  # 'music21/oneills1850'
+# e.g. 'music21/oneills1850'
+def _collection(tune_id:str) -> str: return '/'.join(tune_id.split('/')[:2])
 
 def _group_stats(ids:list, label:np.ndarray, rules:dict, settings:dict) -> dict:
     "Counts of groups, of the tunes each rule caught, and of grouped tunes per collection."
     sizes = Counter(label.tolist())
     grouped = [i for i in range(len(ids)) if sizes[label[i]] > 1]
     caught = {rule: len({x for e in edges for x in e}) for rule, edges in rules.items()}
-    return dict(**settings, n_tunes=len(ids), n_groups=len(sizes), n_groups_of_several=sum(s > 1 for s in sizes.values()),
-                n_tunes_in_groups=len(grouped), largest_group=max(sizes.values(), default=0), tunes_caught_by_rule=caught,
-                tunes_in_groups_by_collection=dict(Counter(_collection(ids[i]) for i in grouped).most_common()))
+    by_collection = Counter(_collection(ids[i]) for i in grouped).most_common()
+    return dict(**settings, n_tunes=len(ids), n_groups=len(sizes),
+                n_groups_of_several=sum(s > 1 for s in sizes.values()),
+                n_tunes_in_groups=len(grouped), largest_group=max(sizes.values(), default=0),
+                tunes_caught_by_rule=caught, tunes_in_groups_by_collection=dict(by_collection))
 
 # %% ../nbs/02a_dedup.ipynb #d80608d6
 _MSD_ID = re.compile(r'^TR[A-Z0-9]{16}$')
 _VERSION = re.compile(r'\.\d+$')
 
-def lakh_song_keys(lakh_root:str|Path|None=None, # the folder holding extracted archives (default: raw/lakh)
+def lakh_song_keys(lakh_root:str|Path|None=None, # the extracted archives' folder (default: raw/lakh)
                   ) -> dict[str, list[str]]:
-    "md5 of a Lakh MIDI file -> its song keys: 'msd:<track id>' from lmd_matched, 'song:<artist>/<title>' from clean_midi."
+    "A Lakh MIDI's md5 -> song keys: 'msd:<track id>' (lmd_matched), 'song:<artist>/<title>' (clean_midi)."
     root, keys = Path(lakh_root) if lakh_root else stage_dir('raw')/'lakh', defaultdict(set)
     for path in (root/'lmd_matched').rglob('*.mid') if (root/'lmd_matched').is_dir() else []:
         if _MSD_ID.match(path.parent.name): keys[path.stem].add(f'msd:{path.parent.name}')
@@ -147,15 +158,16 @@ def lakh_song_keys(lakh_root:str|Path|None=None, # the folder holding extracted 
         keys[file_digest(path)].add(f"song:{path.parent.name.lower()}/{title.lower()}")
     return {md5: sorted(k) for md5, k in keys.items()}
 
-def lakh_tune_song_keys(tunes:Iterable[Tune], # tunes of an 'lmd' corpus, their origin '<hex>/<md5>.mid'
+def lakh_tune_song_keys(tunes:Iterable[Tune], # an 'lmd' corpus's tunes, origins '<hex>/<md5>.mid'
                         song_keys:dict, # from `lakh_song_keys`
                        ) -> dict[str, list[str]]:
     "Tune id -> song keys, for the tunes whose MIDI file the metadata names."
-    return {t.tune_id: song_keys[Path(t.origin).stem] for t in tunes if Path(t.origin).stem in song_keys}
+    return {t.tune_id: song_keys[Path(t.origin).stem] for t in tunes
+            if Path(t.origin).stem in song_keys}
 
 # %% ../nbs/02a_dedup.ipynb #cff765f6
 def shingle_sample(n_chars:int, # characters in the corpus
                    max_shingles:int=50_000_000, # about 400 MB of hashes
                   ) -> int:
-    "The shingle sampling that keeps a corpus's shingles under `max_shingles`: 1 (all) for music21, about 30 for lmd_full."
+    "The shingle sampling keeping a corpus's shingles under `max_shingles`: 1 for music21, ~30 for lmd_full."
     return max(1, -(-n_chars // max_shingles))

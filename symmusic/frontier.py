@@ -36,31 +36,35 @@ def flops_per_token_at(law:np.ndarray, n_params) -> np.ndarray:
 def compute_optimal(params:np.ndarray, # (5,) or (B, 5) joint-law parameters
                     compute:float, # training FLOPs
                     flops:np.ndarray, # the family's `flops_law`
-                    n_range:tuple, # (smallest, largest) measured size; the search spans 3x beyond each
+                    n_range:tuple, # (smallest, largest) measured size; searched 3x beyond each
                     n_grid:int=400,
                    ) -> dict:
-    "N_opt, D_opt, L_opt (arrays over parameter rows) at `compute`, and whether each optimum sits at the search grid's edge."
+    "N_opt, D_opt, L_opt (per parameter row) at `compute`, and whether each is at the grid's edge."
     grid = np.geomspace(n_range[0] / 3, n_range[1] * 3, n_grid)
     tokens = compute / flops_per_token_at(flops, grid)
     loss = predict_joint(np.atleast_2d(params), grid, tokens)  # (B, G)
     best = np.nanargmin(np.where(np.isfinite(loss), loss, np.inf), axis=1)
-    return {'n_opt': grid[best], 'd_opt': tokens[best], 'loss': loss[np.arange(len(best)), best], 'at_edge': (best == 0) | (best == n_grid - 1)}
+    return {'n_opt': grid[best], 'd_opt': tokens[best], 'loss': loss[np.arange(len(best)), best],
+            'at_edge': (best == 0) | (best == n_grid - 1)}
 
 # %% ../nbs/06b_frontier.ipynb #982fd326
 def isoflop_points(rows:list[dict], # one family's runs
                    n_levels:int=24, # compute levels, log-spaced over the family's runs
                   ) -> list[dict]:
-    "Per compute level: the sizes reaching it, their interpolated losses, and the parabola's N_opt (None if it has none)."
+    "Per compute level: the sizes reaching it, their interpolated losses, the parabola's N_opt."
     by_size = {}
-    for r in rows: by_size.setdefault(r['n_params'], []).append((math.log(r['flops']), math.log(r['val_bpc'])))
+    for r in rows:
+        by_size.setdefault(r['n_params'], []).append((math.log(r['flops']), math.log(r['val_bpc'])))
     flops = [math.log(r['flops']) for r in rows]
     levels = []
     for log_c in np.linspace(min(flops), max(flops), n_levels):
         pts = []
         for n, runs in sorted(by_size.items()):
             c, l = np.array(sorted(runs)).T
-            if len(c) >= 2 and c[0] <= log_c <= c[-1]: pts.append((math.log(n), float(np.interp(log_c, c, l))))
-        level = {'compute': math.exp(log_c), 'n_params': [math.exp(n) for n, _ in pts], 'loss': [math.exp(l) for _, l in pts], 'n_opt': None}
+            if len(c) >= 2 and c[0] <= log_c <= c[-1]:
+                pts.append((math.log(n), float(np.interp(log_c, c, l))))
+        level = {'compute': math.exp(log_c), 'n_params': [math.exp(n) for n, _ in pts],
+                 'loss': [math.exp(l) for _, l in pts], 'n_opt': None}
         if len(pts) >= 3:
             x, y = np.array(pts).T
             a, b, _ = np.polyfit(x, y, 2)
@@ -69,30 +73,36 @@ def isoflop_points(rows:list[dict], # one family's runs
     return levels
 
 def isoflop_exponent(levels:list[dict]) -> dict:
-    "The exponent a of N_opt ∝ C^a from the IsoFLOP minima, or a note when fewer than two levels have one."
+    "The exponent a of N_opt ∝ C^a from the IsoFLOP minima, or a note when under two have one."
     pts = [(math.log(l['compute']), math.log(l['n_opt'])) for l in levels if l['n_opt']]
-    if len(pts) < 2: return {'a': None, 'n_levels': len(pts), 'note': f"only {len(pts)} compute level(s) with three sizes and an interior minimum"}
+    if len(pts) < 2:
+        note = f"only {len(pts)} compute level(s) with three sizes and an interior minimum"
+        return {'a': None, 'n_levels': len(pts), 'note': note}
     a, _ = np.polyfit(*np.array(pts).T, 1)
     return {'a': float(a), 'n_levels': len(pts), 'note': None}
 
 # %% ../nbs/06b_frontier.ipynb #de03bec6
 def _in_grid_compute(params, flops, n_range, d_range, lo, hi, n_grid=80) -> list|None:
-    "[lowest, highest] compute whose optimum (N, D) lies inside the measured sizes and budgets; None if none does."
+    "[lowest, highest] compute whose optimum (N, D) is in the measured sizes and budgets, or None."
     ok = []
     for c in np.geomspace(lo, hi, n_grid):
         opt = compute_optimal(params, c, flops, n_range)
-        if n_range[0] <= opt['n_opt'][0] <= n_range[1] and d_range[0] <= opt['d_opt'][0] <= d_range[1]: ok.append(float(c))
+        n, d = opt['n_opt'][0], opt['d_opt'][0]
+        if n_range[0] <= n <= n_range[1] and d_range[0] <= d <= d_range[1]: ok.append(float(c))
     return [ok[0], ok[-1]] if ok else None
 
 # %% ../nbs/06b_frontier.ipynb #f64d5631
 def _ci(x) -> dict:
-    x = np.asarray(x, float); x = x[np.isfinite(x)]
-    return {'ci_low': float(np.percentile(x, 2.5)), 'ci_high': float(np.percentile(x, 97.5))} if len(x) >= 10 else {'ci_low': None, 'ci_high': None}
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    if len(x) < 10: return {'ci_low': None, 'ci_high': None}
+    return {'ci_low': float(np.percentile(x, 2.5)), 'ci_high': float(np.percentile(x, 97.5))}
 
 def family_frontier(rows:list[dict], # one family's runs
                     n_boot:int=1000, seed:int=0, n_levels:int=7) -> dict:
-    "Joint law, compute-optimal points, their exponent (law and IsoFLOP) and the frontier's loss curve of one family."
-    fit = fit_joint_law([r['n_params'] for r in rows], [r['tokens'] for r in rows], [r['val_bpc'] for r in rows], n_boot, seed)
+    "Joint law, compute-optimal points, their exponent (law and IsoFLOP) and L*(C) of one family."
+    fit = fit_joint_law([r['n_params'] for r in rows], [r['tokens'] for r in rows],
+                        [r['val_bpc'] for r in rows], n_boot, seed)
     flops, boots = flops_law(rows), fit.boot[~np.isnan(fit.boot).any(1)]
     n_range = (min(r['n_params'] for r in rows), max(r['n_params'] for r in rows))
     d_range = (min(r['tokens'] for r in rows), max(r['tokens'] for r in rows))
@@ -100,199 +110,285 @@ def family_frontier(rows:list[dict], # one family's runs
     computes = np.geomspace(min(r['flops'] for r in rows), max(r['flops'] for r in rows), n_levels)
     points, log_n_opt = [], []
     for c in computes:
-        est, boot = compute_optimal(fit.estimate, c, flops, n_range), compute_optimal(boots, c, flops, n_range) if len(boots) else None
+        est = compute_optimal(fit.estimate, c, flops, n_range)
+        boot = compute_optimal(boots, c, flops, n_range) if len(boots) else None
         log_n_opt.append(np.log(boot['n_opt']) if boot else np.array([]))
-        points.append({'compute': float(c), 'at_edge': bool(est['at_edge'][0]), 'extrapolated': not inside(est['n_opt'][0], est['d_opt'][0]), **{k: {'estimate': float(est[k][0]), **_ci(boot[k] if boot else [])}
-                       for k in ('n_opt', 'd_opt', 'loss')}, 'tokens_per_param': {'estimate': float(est['d_opt'][0] / est['n_opt'][0]),
-                       **_ci(boot['d_opt'] / boot['n_opt'] if boot else [])}})
+        optimum = {k: {'estimate': float(est[k][0]), **_ci(boot[k] if boot else [])}
+                   for k in ('n_opt', 'd_opt', 'loss')}
+        tokens_per_param = {'estimate': float(est['d_opt'][0] / est['n_opt'][0]),
+                            **_ci(boot['d_opt'] / boot['n_opt'] if boot else [])}
+        points.append({'compute': float(c), 'at_edge': bool(est['at_edge'][0]),
+                       'extrapolated': not inside(est['n_opt'][0], est['d_opt'][0]),
+                       **optimum, 'tokens_per_param': tokens_per_param})
     slope = lambda y: float(np.polyfit(np.log(computes), y, 1)[0])
     a_boot = [slope(np.array(log_n_opt)[:, b]) for b in range(len(boots))] if len(boots) else []
-    a_law = round(slope(np.log([p['n_opt']['estimate'] for p in points])), 6) + 0.  # an optimum pinned to the grid's edge: exactly 0
+    # an optimum pinned to the grid's edge: exactly 0
+    a_law = round(slope(np.log([p['n_opt']['estimate'] for p in points])), 6) + 0.
     iso = isoflop_exponent(isoflop_points(rows))
     lo, hi = fit.interval()
-    return {'n_runs': len(rows), 'n_sizes': len(set(r['n_params'] for r in rows)), 'n_budgets': len(set(r['tokens'] for r in rows)),
-            'identified': fit.identified, 'flops_law': flops.tolist(), 'n_range': list(n_range), 'd_range': list(d_range),
-            'in_grid_compute': _in_grid_compute(fit.estimate, flops, n_range, d_range, computes[0], computes[-1]),
-            'law': {name: {'estimate': float(fit.estimate[j]), 'ci_low': float(lo[j]) if np.isfinite(lo[j]) else None,
-                           'ci_high': float(hi[j]) if np.isfinite(hi[j]) else None} for j, name in enumerate(fit.names)},
-            'n_boot_used': len(boots), 'compute_optimal': points,
-            'n_opt_exponent': {'law': a_law, **_ci(a_boot), 'isoflop': iso['a'], 'isoflop_levels': iso['n_levels'], 'isoflop_note': iso['note'],
-                               'agree': None if iso['a'] is None or not a_boot else bool(_ci(a_boot)['ci_low'] <= iso['a'] <= _ci(a_boot)['ci_high'])},
-            '_fit': fit}
+    law = {name: {'estimate': float(fit.estimate[j]),
+                  'ci_low': float(lo[j]) if np.isfinite(lo[j]) else None,
+                  'ci_high': float(hi[j]) if np.isfinite(hi[j]) else None}
+           for j, name in enumerate(fit.names)}
+    agree = (None if iso['a'] is None or not a_boot
+             else bool(_ci(a_boot)['ci_low'] <= iso['a'] <= _ci(a_boot)['ci_high']))
+    exponent = {'law': a_law, **_ci(a_boot), 'isoflop': iso['a'], 'isoflop_levels': iso['n_levels'],
+                'isoflop_note': iso['note'], 'agree': agree}
+    in_grid = _in_grid_compute(fit.estimate, flops, n_range, d_range, computes[0], computes[-1])
+    return {'n_runs': len(rows), 'n_sizes': len(set(r['n_params'] for r in rows)),
+            'n_budgets': len(set(r['tokens'] for r in rows)), 'identified': fit.identified,
+            'flops_law': flops.tolist(), 'n_range': list(n_range), 'd_range': list(d_range),
+            'in_grid_compute': in_grid, 'law': law, 'n_boot_used': len(boots),
+            'compute_optimal': points, 'n_opt_exponent': exponent, '_fit': fit}
 
 # %% ../nbs/06b_frontier.ipynb #d0fd6852
 def held_out_test(rows:list[dict], # one family's runs
                   n_boot:int=500, seed:int=0) -> dict:
-    "Each law fitted without the largest size, predicting it: predictions, intervals, errors, coverage."
+    "Each law fitted without the largest size, predicting it: predictions, intervals, coverage."
     largest, d_max = max(r['n_params'] for r in rows), max(r['tokens'] for r in rows)
-    train, held = [r for r in rows if r['n_params'] < largest], [r for r in rows if r['n_params'] == largest]
-    out = {'held_out_size': largest, 'fitted_sizes': sorted(set(r['n_params'] for r in train)), 'laws': {}}
+    train = [r for r in rows if r['n_params'] < largest]
+    held = [r for r in rows if r['n_params'] == largest]
+    out = {'held_out_size': largest, 'fitted_sizes': sorted(set(r['n_params'] for r in train)),
+           'laws': {}}
     def score(pred, boot_preds, measured):
         lo, hi = (np.percentile(boot_preds, [2.5, 97.5]) if len(boot_preds) >= 10 else (None, None))
-        return {'predicted': float(pred), 'measured': float(measured), 'relative_error': float(pred / measured - 1),
-                'ci_low': None if lo is None else float(lo), 'ci_high': None if hi is None else float(hi),
+        ci_low, ci_high = (None, None) if lo is None else (float(lo), float(hi))
+        return {'predicted': float(pred), 'measured': float(measured),
+                'relative_error': float(pred / measured - 1), 'ci_low': ci_low, 'ci_high': ci_high,
                 'inside': None if lo is None else bool(lo <= measured <= hi)}
     at_max = sorted((r for r in train if r['tokens'] == d_max), key=lambda r: r['n_params'])
     target = [r for r in held if r['tokens'] == d_max]
     for kind, k in (('line', 2), ('saturating', 3)):
         if len(at_max) >= k + 1 and target:
-            f = fit_power_law(kind, [r['n_params'] for r in at_max], [r['val_bpc'] for r in at_max], n_boot, seed)
+            f = fit_power_law(kind, [r['n_params'] for r in at_max], [r['val_bpc'] for r in at_max],
+                              n_boot, seed)
             ok = f.boot[~np.isnan(f.boot).any(1)]
-            out['laws'][kind] = [score(f.predict([largest])[0], [f.predict([largest], p)[0] for p in ok], target[0]['val_bpc']) | {'tokens': d_max}]
+            boot_preds = [f.predict([largest], p)[0] for p in ok]
+            out['laws'][kind] = [score(f.predict([largest])[0], boot_preds, target[0]['val_bpc'])
+                                 | {'tokens': d_max}]
     if len({r['n_params'] for r in train}) >= 3 and len({r['tokens'] for r in train}) >= 2:
-        f = fit_joint_law([r['n_params'] for r in train], [r['tokens'] for r in train], [r['val_bpc'] for r in train], n_boot, seed)
+        f = fit_joint_law([r['n_params'] for r in train], [r['tokens'] for r in train],
+                          [r['val_bpc'] for r in train], n_boot, seed)
         ok = f.boot[~np.isnan(f.boot).any(1)]
-        out['laws']['joint'] = [score(f.predict([largest], [r['tokens']])[0], predict_joint(ok, [largest], [r['tokens']])[:, 0] if len(ok) else [], r['val_bpc'])
-                                | {'tokens': r['tokens']} for r in sorted(held, key=lambda r: r['tokens'])]
+        boot_preds = lambda r: predict_joint(ok, [largest], [r['tokens']])[:, 0] if len(ok) else []
+        out['laws']['joint'] = [
+            score(f.predict([largest], [r['tokens']])[0], boot_preds(r), r['val_bpc'])
+            | {'tokens': r['tokens']}
+            for r in sorted(held, key=lambda r: r['tokens'])]
     return out
 
 # %% ../nbs/06b_frontier.ipynb #cc5d56f1
 def frontier_crossover(gpt:dict, lstm:dict, # from `family_frontier`
                        n_grid:int=60) -> dict:
-    "First compute where the GPT frontier goes below the LSTM's, inside the compute both measured, with a bootstrap interval."
+    "First compute where the GPT frontier goes below the LSTM's, in both grids, with an interval."
     grids = [f.get('in_grid_compute') for f in (gpt, lstm)]
-    if None in grids: return {'range': None, 'crosses': False, 'c_star': None, 'ci_low': None, 'ci_high': None,
-                              'note': "a family's optimum lies outside its measured sizes and budgets at every compute"}
+    none = {'crosses': False, 'c_star': None, 'ci_low': None, 'ci_high': None}
+    if None in grids:
+        note = "a family's optimum lies outside its measured sizes and budgets at every compute"
+        return {'range': None, **none, 'note': note}
     lo, hi = max(g[0] for g in grids), min(g[1] for g in grids)
-    if lo >= hi: return {'range': [lo, hi], 'crosses': False, 'c_star': None, 'ci_low': None, 'ci_high': None,
-                         'note': f"the computes at which both families' optima lie inside their measured grids do not overlap "
-                                 f"(GPT {si_format(grids[0][0])} to {si_format(grids[0][1])}, LSTM {si_format(grids[1][0])} to {si_format(grids[1][1])} FLOPs)"}
+    if lo >= hi:
+        note = ("the computes at which both families' optima lie inside their measured grids do "
+                f"not overlap (GPT {si_format(grids[0][0])} to {si_format(grids[0][1])}, "
+                f"LSTM {si_format(grids[1][0])} to {si_format(grids[1][1])} FLOPs)")
+        return {'range': [lo, hi], **none, 'note': note}
     computes = np.geomspace(lo, hi, n_grid)
-    def frontier(f, params): return np.stack([compute_optimal(params, c, np.array(f['flops_law']), tuple(f['n_range']))['loss'] for c in computes], 1)
+
+    def frontier(f, params):
+        flops, n_range = np.array(f['flops_law']), tuple(f['n_range'])
+        return np.stack([compute_optimal(params, c, flops, n_range)['loss'] for c in computes], 1)
     def first(diff):  # diff: (B, n_grid) = log L*_gpt - log L*_lstm; first sign change from + to -
         flips = (diff[:, :-1] > 0) & (diff[:, 1:] <= 0)
         return np.where(flips.any(1), computes[flips.argmax(1) + 1], np.nan)
-    est = first(np.log(frontier(gpt, gpt['_fit'].estimate)) - np.log(frontier(lstm, lstm['_fit'].estimate)))[0]
+    gpt_est, lstm_est = frontier(gpt, gpt['_fit'].estimate), frontier(lstm, lstm['_fit'].estimate)
+    est = first(np.log(gpt_est) - np.log(lstm_est))[0]
     gb, lb = (f['_fit'].boot[~np.isnan(f['_fit'].boot).any(1)] for f in (gpt, lstm))
     m = min(len(gb), len(lb))
-    boot = first(np.log(frontier(gpt, gb[:m])) - np.log(frontier(lstm, lb[:m]))) if m else np.array([])
-    gpt_below_at_start = bool(frontier(gpt, gpt['_fit'].estimate)[0, 0] < frontier(lstm, lstm['_fit'].estimate)[0, 0])
-    return {'range': [float(lo), float(hi)], 'crosses': bool(np.isfinite(est)), 'c_star': None if not np.isfinite(est) else float(est),
-            **_ci(boot), 'share_crossing': float(np.isfinite(boot).mean()) if len(boot) else None, 'gpt_better_at_low_compute': gpt_below_at_start,
-            'note': None}
+    boot = first(np.log(frontier(gpt, gb[:m])) - np.log(frontier(lstm, lb[:m]))) if m else []
+    boot = np.asarray(boot, float)
+    gpt_below_at_start = bool(gpt_est[0, 0] < lstm_est[0, 0])
+    return {'range': [float(lo), float(hi)], 'crosses': bool(np.isfinite(est)),
+            'c_star': None if not np.isfinite(est) else float(est), **_ci(boot),
+            'share_crossing': float(np.isfinite(boot).mean()) if len(boot) else None,
+            'gpt_better_at_low_compute': gpt_below_at_start, 'note': None}
 
 # %% ../nbs/06b_frontier.ipynb #2ec0e062
 def wsd_vs_cosine(grid_rows:list[dict], # the N x D grid's runs (trunks and branches)
-                  cosine_rows:list[dict], # from-scratch cosine runs at some of the grid's sizes and budgets, several seeds each
+                  cosine_rows:list[dict], # from-scratch cosine runs at some grid points (seeds)
                  ) -> list[dict]:
-    "At each size and budget trained both ways: the WSD branch's loss, the cosine seeds' mean and spread, and whether they match."
+    "Where a size and budget were trained both ways: WSD branch loss, cosine mean, spread, match."
     groups, out = {}, []
-    for r in cosine_rows: groups.setdefault((r['arch'], r['size'], r['tokens']), []).append(r['val_bpc'])
-    for (arch, size, tokens), cosine in sorted(groups.items()):
-        wsd = [r['val_bpc'] for r in grid_rows if (r['arch'], r['size'], r['tokens']) == (arch, size, tokens)]
+    for r in cosine_rows:
+        groups.setdefault((r['arch'], r['size'], r['tokens']), []).append(r['val_bpc'])
+    for key, cosine in sorted(groups.items()):
+        arch, size, tokens = key
+        wsd = [r['val_bpc'] for r in grid_rows if (r['arch'], r['size'], r['tokens']) == key]
         if not wsd: continue
         sd = float(np.std(cosine, ddof=1)) if len(cosine) > 1 else None
         diff = wsd[0] - float(np.mean(cosine))
-        out.append({'arch': arch, 'size': size, 'tokens': tokens, 'wsd_branch': wsd[0], 'cosine_mean': float(np.mean(cosine)), 'cosine_sd': sd,
-                    'n_seeds': len(cosine), 'difference': diff,
-                    'within_noise': None if sd is None else bool(abs(diff) <= 2 * sd * math.sqrt(1 + 1 / len(cosine)))})
+        within = None if sd is None else bool(abs(diff) <= 2 * sd * math.sqrt(1 + 1 / len(cosine)))
+        out.append({'arch': arch, 'size': size, 'tokens': tokens, 'wsd_branch': wsd[0],
+                    'cosine_mean': float(np.mean(cosine)), 'cosine_sd': sd, 'n_seeds': len(cosine),
+                    'difference': diff, 'within_noise': within})
     return out
 
 # %% ../nbs/06b_frontier.ipynb #10ed1e9d
 _COLORS = {'gpt': 'tab:blue', 'lstm': 'tab:orange'}
 
 def plot_isoflop(rows:list[dict]) -> Figure:
-    "Loss against size at each compute level (interpolated along each size's budgets), with the IsoFLOP minima."
+    "Loss against size at each compute level (interpolated along budgets), with the IsoFLOP minima."
     from matplotlib import colormaps
     archs, cmap = sorted({r['arch'] for r in rows}), colormaps['viridis']
-    fig = Figure(figsize=(5.5 * len(archs), 4)); axes = fig.subplots(1, len(archs), squeeze=False)[0]
+    fig = Figure(figsize=(5.5 * len(archs), 4))
+    axes = fig.subplots(1, len(archs), squeeze=False)[0]
     for ax, arch in zip(axes, archs):
         levels = isoflop_points([r for r in rows if r['arch'] == arch])
         for i, l in enumerate(levels):
             if len(l['n_params']) < 2: continue
             color = cmap(i / max(1, len(levels) - 1))
-            ax.plot(l['n_params'], l['loss'], 'o-', color=color, ms=3, lw=1, label=f"C = {si_format(l['compute'])}")
+            ax.plot(l['n_params'], l['loss'], 'o-', color=color, ms=3, lw=1,
+                    label=f"C = {si_format(l['compute'])}")
             if l['n_opt']: ax.axvline(l['n_opt'], color=color, ls=':', lw=1)
-        ax.set(xscale='log', yscale='log', xlabel='parameters', ylabel='validation loss (bits/char)', title=f'{arch.upper()}: IsoFLOP curves')
-        ax.legend(fontsize=6, ncol=2); ax.grid(True, which='both', alpha=0.2)
+        ax.set(xscale='log', yscale='log', xlabel='parameters',
+               ylabel='validation loss (bits/char)', title=f'{arch.upper()}: IsoFLOP curves')
+        ax.legend(fontsize=6, ncol=2)
+        ax.grid(True, which='both', alpha=0.2)
     return fig
 
 def plot_frontier(rows:list[dict], families:dict) -> Figure:
-    "Every run's loss against its training compute, with each family's fitted frontier L*(C) and its 95% band."
-    fig = Figure(figsize=(7, 4.5)); ax = fig.subplots()
+    "Every run's loss against its training compute, with each family's frontier L*(C) and 95% band."
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     for arch, f in families.items():
-        pts = [r for r in rows if r['arch'] == arch]
-        ax.scatter([r['flops'] for r in pts], [r['val_bpc'] for r in pts], s=12, color=_COLORS.get(arch), alpha=0.6, label=f'{arch} runs')
+        pts, color = [r for r in rows if r['arch'] == arch], _COLORS.get(arch)
+        ax.scatter([r['flops'] for r in pts], [r['val_bpc'] for r in pts], s=12,
+                   color=color, alpha=0.6, label=f'{arch} runs')
         c = [p['compute'] for p in f['compute_optimal']]
         loss = [p['loss']['estimate'] for p in f['compute_optimal']]
-        ax.plot(c, loss, '--', color=_COLORS.get(arch), lw=1, label=f'{arch} frontier L*(C), extrapolated')
+        ax.plot(c, loss, '--', color=color, lw=1, label=f'{arch} frontier L*(C), extrapolated')
         grid = [(x, y) for x, y, p in zip(c, loss, f['compute_optimal']) if not p.get('extrapolated')]
-        if grid: ax.plot(*zip(*grid), '-', color=_COLORS.get(arch), lw=2, label=f'{arch} frontier inside the grid')
+        if grid: ax.plot(*zip(*grid), '-', color=color, lw=2, label=f'{arch} frontier inside the grid')
         if all(p['loss']['ci_low'] is not None for p in f['compute_optimal']):
-            ax.fill_between(c, [p['loss']['ci_low'] for p in f['compute_optimal']], [p['loss']['ci_high'] for p in f['compute_optimal']],
-                            color=_COLORS.get(arch), alpha=0.15, lw=0)
-    ax.set(xscale='log', yscale='log', xlabel='training compute (FLOPs)', ylabel='validation loss (bits/char)', title='The compute frontier')
-    ax.legend(fontsize=7); ax.grid(True, which='both', alpha=0.2)
+            ax.fill_between(c, [p['loss']['ci_low'] for p in f['compute_optimal']],
+                            [p['loss']['ci_high'] for p in f['compute_optimal']],
+                            color=color, alpha=0.15, lw=0)
+    ax.set(xscale='log', yscale='log', xlabel='training compute (FLOPs)',
+           ylabel='validation loss (bits/char)', title='The compute frontier')
+    ax.legend(fontsize=7)
+    ax.grid(True, which='both', alpha=0.2)
     return fig
 
 # %% ../nbs/06b_frontier.ipynb #6d12678f
 def _est(p:dict, fmt='{:.3g}') -> str:
-    return fmt.format(p['estimate']) + (f" [{fmt.format(p['ci_low'])}, {fmt.format(p['ci_high'])}]" if p.get('ci_low') is not None else '')
+    if p.get('ci_low') is None: return fmt.format(p['estimate'])
+    return fmt.format(p['estimate']) + f" [{fmt.format(p['ci_low'])}, {fmt.format(p['ci_high'])}]"
+
+def _held_out_text(kind:str, scores:list) -> str:
+    text = f"{kind} predicts {np.mean([abs(s['relative_error']) for s in scores]):.1%} off on average"
+    if scores[0]['inside'] is not None:
+        n_inside = sum(bool(s['inside']) for s in scores)
+        text += f", {n_inside} of {len(scores)} inside its 95% interval"
+    return text
+
+def _family_text(arch:str, f:dict) -> str:
+    "One family's paragraph: its law, the optimum at the middle compute, the exponent, held-out test."
+    law, a = f['law'], f['n_opt_exponent']
+    text = f"**{arch.upper()}** ({f['n_sizes']} sizes × {f['n_budgets']} budgets, {f['n_runs']} runs): "
+    if not f['identified']:
+        text += ("too few sizes or budgets to identify L(N, D) (it needs more runs than its 5 "
+                 "parameters, 3 sizes and 2 budgets); the numbers below are not a finding. ")
+    text += (f"L(N, D) = E + A/N^α + B/D^β with α = {_est(law['alpha'])}, "
+             f"β = {_est(law['beta'])}, E = {_est(law['E'])} bits/char")
+    if law['E']['ci_high'] is not None and law['E']['ci_high'] < 1e-3:
+        text += (" (E sits at its lower bound: the grid does not resolve an irreducible loss, "
+                 "and the law's extrapolation to large N and D assumes none). ")
+    else: text += ". "
+    mid = f['compute_optimal'][len(f['compute_optimal']) // 2]
+    n_opt = mid['n_opt']
+    text += (f"At C = {si_format(mid['compute'])} FLOPs the compute-optimal model has "
+             f"N = {si_format(n_opt['estimate'])} parameters")
+    if n_opt['ci_low']: text += f" [{si_format(n_opt['ci_low'])}, {si_format(n_opt['ci_high'])}]"
+    text += f" and sees {_est(mid['tokens_per_param'])} tokens per parameter"
+    if mid['at_edge']: text += " (at the edge of the searched sizes)"
+    if mid.get('extrapolated'):
+        text += ", outside the sizes and budgets measured, so extrapolated by the law"
+    text += ". "
+    g = f.get('in_grid_compute')
+    if g:
+        text += (f"The optimum lies inside the measured grid from {si_format(g[0])} to "
+                 f"{si_format(g[1])} FLOPs. ")
+    else: text += "At no compute does the optimum lie inside the measured grid. "
+    a_law = {'estimate': a['law'], **{k: a[k] for k in ('ci_low', 'ci_high')}}
+    text += f"N_opt ∝ C^a with a = {_est(a_law)} from the law"
+    if a['isoflop'] is not None:
+        side = 'inside' if a['agree'] else 'outside'
+        text += (f"; IsoFLOP parabolas give a = {a['isoflop']:.3g} over {a['isoflop_levels']} "
+                 f"compute levels, {side} the law's interval.")
+    else: text += f"; IsoFLOP: {a['isoflop_note']}."
+    held = f.get('held_out', {}).get('laws', {})
+    if held:
+        text += (f" Held out, the largest size ({si_format(f['held_out']['held_out_size'])}): "
+                 + '; '.join(_held_out_text(kind, scores) for kind, scores in held.items()) + '.')
+    return text
+
+def _check_text(k:dict) -> str:
+    text = (f"{k['arch'].upper()} {k['size']} at {si_format(k['tokens'])} tokens: "
+            f"branch {k['wsd_branch']:.3f}, cosine {k['cosine_mean']:.3f}")
+    if k['cosine_sd'] is not None:
+        side = 'within' if k['within_noise'] else 'outside'
+        text += f" ± {k['cosine_sd']:.3f} (sd of {k['n_seeds']} seeds): {side} seed noise"
+    return text
+
+def _crossover_text(c:dict) -> str:
+    head = "**Crossover at equal compute**: "
+    lo, hi = (si_format(x) for x in c['range']) if c['range'] else ('–', '–')
+    if c['note']: return head + f"not measured: {c['note']}."
+    if c['crosses']:
+        text = head + ("the GPT frontier goes below the LSTM's at "
+                       f"C* ≈ {si_format(c['c_star'])} FLOPs")
+        if c['ci_low']:
+            text += (f" (95% interval {si_format(c['ci_low'])} to {si_format(c['ci_high'])}; "
+                     f"{c['share_crossing']:.0%} of resamples cross)")
+        return text + (", inside the compute at which both families' optima rest on their grids "
+                       f"({lo} to {hi}).")
+    better = 'GPT' if c['gpt_better_at_low_compute'] else 'LSTM'
+    text = head + (f"none between {lo} and {hi} FLOPs, where both families' optima rest on their "
+                   f"grids: the {better} frontier is lower throughout")
+    if c.get('share_crossing'):
+        text += f" ({c['share_crossing']:.0%} of resamples cross somewhere in it)"
+    return text + "."
 
 def frontier_reading(result:dict # the content of frontier.json
                     ) -> str:
-    "Markdown on what the grid shows: each family's law, optimum and held-out test, and the crossover at equal compute."
-    parts = []
-    for arch, f in result['families'].items():
-        law, a = f['law'], f['n_opt_exponent']
-        text = f"**{arch.upper()}** ({f['n_sizes']} sizes × {f['n_budgets']} budgets, {f['n_runs']} runs): "
-        if not f['identified']: text += "too few sizes or budgets to identify L(N, D) (it needs more runs than its 5 parameters, 3 sizes and 2 budgets); the numbers below are not a finding. "
-        text += f"L(N, D) = E + A/N^α + B/D^β with α = {_est(law['alpha'])}, β = {_est(law['beta'])}, E = {_est(law['E'])} bits/char"
-        text += (" (E sits at its lower bound: the grid does not resolve an irreducible loss, and the law's extrapolation to large N and D assumes none). "
-                 if law['E']['ci_high'] is not None and law['E']['ci_high'] < 1e-3 else ". ")
-        mid = f['compute_optimal'][len(f['compute_optimal']) // 2]
-        text += (f"At C = {si_format(mid['compute'])} FLOPs the compute-optimal model has N = {si_format(mid['n_opt']['estimate'])} parameters"
-                 + (f" [{si_format(mid['n_opt']['ci_low'])}, {si_format(mid['n_opt']['ci_high'])}]" if mid['n_opt']['ci_low'] else '')
-                 + f" and sees {_est(mid['tokens_per_param'])} tokens per parameter" + (" (at the edge of the searched sizes)" if mid['at_edge'] else '')
-                 + (", outside the sizes and budgets measured, so extrapolated by the law" if mid.get('extrapolated') else '') + ". ")
-        g = f.get('in_grid_compute')
-        text += (f"The optimum lies inside the measured grid from {si_format(g[0])} to {si_format(g[1])} FLOPs. " if g
-                 else "At no compute does the optimum lie inside the measured grid. ")
-        text += f"N_opt ∝ C^a with a = {_est({'estimate': a['law'], **{k: a[k] for k in ('ci_low', 'ci_high')}})} from the law"
-        text += (f"; IsoFLOP parabolas give a = {a['isoflop']:.3g} over {a['isoflop_levels']} compute levels, "
-                 + ('inside' if a['agree'] else 'outside') + " the law's interval." if a['isoflop'] is not None else f"; IsoFLOP: {a['isoflop_note']}.")
-        held = f.get('held_out', {}).get('laws', {})
-        if held:
-            text += f" Held out, the largest size ({si_format(f['held_out']['held_out_size'])}): " + '; '.join(
-                f"{kind} predicts {np.mean([abs(s['relative_error']) for s in scores]):.1%} off on average"
-                + (f", {sum(bool(s['inside']) for s in scores)} of {len(scores)} inside its 95% interval" if scores[0]['inside'] is not None else '')
-                for kind, scores in held.items()) + '.'
-        parts.append(text)
+    "Markdown on what the grid shows: each family's law, optimum and held-out test; the crossover."
+    parts = [_family_text(arch, f) for arch, f in result['families'].items()]
     if checks := result.get('wsd_vs_cosine'):
-        parts.append("**Cooldown branches against cosine runs**: " + '; '.join(
-            f"{k['arch'].upper()} {k['size']} at {si_format(k['tokens'])} tokens: branch {k['wsd_branch']:.3f}, cosine {k['cosine_mean']:.3f}"
-            + (f" ± {k['cosine_sd']:.3f} (sd of {k['n_seeds']} seeds): " + ('within' if k['within_noise'] else 'outside') + ' seed noise' if k['cosine_sd'] is not None else '')
-            for k in checks) + '.')
-    c = result.get('crossover')
-    if c:
-        lo, hi = (si_format(x) for x in c['range']) if c['range'] else ('–', '–')
-        if c['note']: parts.append(f"**Crossover at equal compute**: not measured: {c['note']}.")
-        elif c['crosses']:
-            parts.append(f"**Crossover at equal compute**: the GPT frontier goes below the LSTM's at C* ≈ {si_format(c['c_star'])} FLOPs"
-                         + (f" (95% interval {si_format(c['ci_low'])} to {si_format(c['ci_high'])}; {c['share_crossing']:.0%} of resamples cross)" if c['ci_low'] else '')
-                         + f", inside the compute at which both families' optima rest on their grids ({lo} to {hi}).")
-        else:
-            better = 'GPT' if c['gpt_better_at_low_compute'] else 'LSTM'
-            parts.append(f"**Crossover at equal compute**: none between {lo} and {hi} FLOPs, where both families' optima rest on their grids: the {better} frontier "
-                         f"is lower throughout" + (f" ({c['share_crossing']:.0%} of resamples cross somewhere in it)" if c.get('share_crossing') else '') + ".")
+        parts.append("**Cooldown branches against cosine runs**: "
+                     + '; '.join(_check_text(k) for k in checks) + '.')
+    if c := result.get('crossover'): parts.append(_crossover_text(c))
     return '\n\n'.join(parts)
 
 # %% ../nbs/06b_frontier.ipynb #98d0050b
 def analyze_frontier(study_dir:str|Path, # the study folder
                      rows:list[dict], # every run of the grid (`scaling.study_rows`)
                      n_boot:int=1000, seed:int=0,
-                     cosine_rows:list[dict]|None=None, # from-scratch cosine runs to compare the branches with (`wsd_vs_cosine`)
+                     cosine_rows:list[dict]|None=None, # from-scratch cosine runs (`wsd_vs_cosine`)
                     ) -> dict:
-    "Fit each family's frontier, test it on a held-out size, find the crossover; write frontier.json, frontier.md and plots."
-    study_dir = Path(study_dir); study_dir.mkdir(parents=True, exist_ok=True)
+    "Each family's frontier, its held-out test, the crossover: frontier.json, frontier.md and plots."
+    study_dir = Path(study_dir)
+    study_dir.mkdir(parents=True, exist_ok=True)
     families = {}
     for i, arch in enumerate(sorted({r['arch'] for r in rows})):
         fam = [r for r in rows if r['arch'] == arch]
         if len({r['n_params'] for r in fam}) < 2 or len(fam) < 3: continue
-        families[arch] = {**family_frontier(fam, n_boot, seed + i), 'held_out': held_out_test(fam, max(100, n_boot // 2), seed + i)}
-    result = {'families': families, 'crossover': frontier_crossover(families['gpt'], families['lstm']) if {'gpt', 'lstm'} <= set(families) else None,
-              'wsd_vs_cosine': wsd_vs_cosine(rows, cosine_rows or []), 'n_boot': n_boot, 'seed': seed, 'loss': 'val_bpc', 'git_commit': git_commit()}
-    result = {**result, 'families': {a: {k: v for k, v in f.items() if k != '_fit'} for a, f in families.items()}}
+        front = family_frontier(fam, n_boot, seed + i)
+        families[arch] = {**front, 'held_out': held_out_test(fam, max(100, n_boot // 2), seed + i)}
+    both = {'gpt', 'lstm'} <= set(families)
+    crossover = frontier_crossover(families['gpt'], families['lstm']) if both else None
+    result = {'families': families, 'crossover': crossover,
+              'wsd_vs_cosine': wsd_vs_cosine(rows, cosine_rows or []),
+              'n_boot': n_boot, 'seed': seed, 'loss': 'val_bpc', 'git_commit': git_commit()}
+    result['families'] = {a: {k: v for k, v in f.items() if k != '_fit'} for a, f in families.items()}
     result['reading'] = frontier_reading(result)
     write_json(study_dir/'frontier.json', result)
     atomic_write(study_dir/'frontier.md', result['reading'] + '\n')

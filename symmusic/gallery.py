@@ -26,12 +26,15 @@ def table_html(rows:list[tuple], # (key, value) rows
     "An HTML table of `rows`, every cell escaped (by `core.format_value`, floats to 4 digits)."
     cell = lambda tag, v: f'<{tag}>{html.escape(_fmt(v))}</{tag}>'
     body = ''.join('<tr>' + ''.join(cell('td', v) for v in row) + '</tr>' for row in rows)
-    return f'<table class="data"><thead><tr>{"".join(cell("th", h) for h in header)}</tr></thead><tbody>{body}</tbody></table>'
+    head = ''.join(cell('th', h) for h in header)
+    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 # %% ../nbs/09a_gallery.ipynb #5fb83b9c
 def _sheet_music(work:Path, timeout:float, notes:list) -> list[str]:
     try: r = run_tool(['abcm2ps', '-g', 'tune.abc', '-O', 'sheet.svg'], timeout=timeout, cwd=work)
-    except ToolNotFound as e: notes.append(f"No sheet music: {e}."); return []
+    except ToolNotFound as e:
+        notes.append(f"No sheet music: {e}.")
+        return []
     if r.timed_out: notes.append(f"abcm2ps ran past {timeout:g} s.")
     pages = sorted(p.name for p in work.glob('sheet*.svg'))
     if not pages: notes.append("abcm2ps drew nothing from this text.")
@@ -39,16 +42,25 @@ def _sheet_music(work:Path, timeout:float, notes:list) -> list[str]:
 
 def _audio_clip(work:Path, seconds:float, timeout:float, notes:list) -> str|None:
     from symusic import Score
-    midi_dir = work/'midi'; midi_dir.mkdir()  # abc2midi writes extra files beside its input
+    midi_dir = work/'midi'
+    midi_dir.mkdir()  # abc2midi writes extra files beside its input
     shutil.copy(work/'tune.abc', midi_dir/'tune.abc')
     try:
         run_tool(['abc2midi', 'tune.abc', '-o', 'tune.mid'], timeout=timeout, cwd=midi_dir)
         midis = sorted(midi_dir.glob('*.mid'))
-        if not midis: notes.append("abc2midi wrote no MIDI, so there is no audio."); return None
-        Score(str(midis[0])).to('second').clip(0, seconds, clip_end=True).dump_midi(str(work/'clip.mid'))
-        r = run_tool(['timidity', '-Ov', '-A300', '-o', 'clip.ogg', 'clip.mid'], timeout=timeout, cwd=work)
-    except ToolNotFound as e: notes.append(f"No audio: {e}."); return None
-    except Exception as e: notes.append(f"Audio failed: {type(e).__name__}: {e}."); return None  # symusic on odd MIDI
+        if not midis:
+            notes.append("abc2midi wrote no MIDI, so there is no audio.")
+            return None
+        clip = Score(str(midis[0])).to('second').clip(0, seconds, clip_end=True)
+        clip.dump_midi(str(work/'clip.mid'))
+        r = run_tool(['timidity', '-Ov', '-A300', '-o', 'clip.ogg', 'clip.mid'],
+                     timeout=timeout, cwd=work)
+    except ToolNotFound as e:
+        notes.append(f"No audio: {e}.")
+        return None
+    except Exception as e:  # symusic on odd MIDI
+        notes.append(f"Audio failed: {type(e).__name__}: {e}.")
+        return None
     if r.ok and (work/'clip.ogg').exists(): return 'clip.ogg'
     notes.append(f"timidity failed ({'timed out' if r.timed_out else r.stderr.strip()[-200:]}).")
 
@@ -57,14 +69,18 @@ def render_abc(abc:str, # one tune's ABC text
                audio_seconds:float|None=20, # length of the audio clip; None: no audio
                timeout:float=60, # seconds each external program may run
               ) -> dict:
-    "Sheet music (SVG pages) and an audio clip (OGG) of `abc`, in a cache folder, with notes on what failed."
+    "Sheet music (SVG pages) and an audio clip (OGG) of `abc`, in a cache folder, with failure notes."
     folder = stage_dir('cache')/'report-media'/text_digest(f'{audio_seconds}\n{abc}')[:24]
     if (folder/'render.json').exists(): return {**read_json(folder/'render.json'), 'folder': folder}
     work, notes = Path(tempfile.mkdtemp()), []
     (work/'tune.abc').write_text(abc)
-    result = dict(svgs=_sheet_music(work, timeout, notes), audio=_audio_clip(work, audio_seconds, timeout, notes) if audio_seconds else None, notes=notes)
-    if any(n.startswith(('No sheet music', 'No audio')) for n in notes): return {**result, 'folder': work}  # not cached
-    shutil.copytree(work, folder, dirs_exist_ok=True); shutil.rmtree(work)
+    svgs = _sheet_music(work, timeout, notes)
+    audio = _audio_clip(work, audio_seconds, timeout, notes) if audio_seconds else None
+    result = dict(svgs=svgs, audio=audio, notes=notes)
+    if any(n.startswith(('No sheet music', 'No audio')) for n in notes):
+        return {**result, 'folder': work}  # not cached
+    shutil.copytree(work, folder, dirs_exist_ok=True)
+    shutil.rmtree(work)
     write_json(folder/'render.json', result)  # last: it marks the cache entry complete
     return {**result, 'folder': folder}
 
@@ -72,13 +88,15 @@ def render_abc(abc:str, # one tune's ABC text
 def abcjs_path() -> Path:
     "The abcjs file shipped inside the package."
     path = package_dir()/'assets'/'abcjs-basic-min.js'
-    if not path.exists(): raise FileNotFoundError(f"{path} is missing: reinstall symmusic (the abcjs file ships as package data)")
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: reinstall symmusic "
+                                "(the abcjs file ships as package data)")
     return path
 
 def abcjs_script() -> str:
-    "abcjs as an inline script that defines `window.ABCJS` once, even where a page has RequireJS (classic Jupyter)."
-    return ('<script>if (!window.ABCJS) { (function(define, module, exports) {\n' + abcjs_path().read_text(encoding='utf-8')
-            + '\n}).call(window); }</script>')
+    "abcjs inline, defining `window.ABCJS` once, even where a page has RequireJS (classic Jupyter)."
+    return ('<script>if (!window.ABCJS) { (function(define, module, exports) {\n'
+            + abcjs_path().read_text(encoding='utf-8') + '\n}).call(window); }</script>')
 
 # %% ../nbs/09a_gallery.ipynb #b66f23f0
 def sine_wav(midi:str|Path, # a MIDI file
@@ -98,21 +116,30 @@ def sine_wav(midi:str|Path, # a MIDI file
         out[a:b] += 0.2 * fade * np.sin(2 * np.pi * 440 * 2 ** ((note.pitch - 69) / 12) * t)
     pcm = (np.clip(out, -1, 1) * 32767).astype('<i2')
     buffer = io.BytesIO()
-    with wave.open(buffer, 'wb') as w: w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate); w.writeframes(pcm.tobytes())
+    with wave.open(buffer, 'wb') as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
     return buffer.getvalue()
 
 # %% ../nbs/09a_gallery.ipynb #72346ecd
 def _audio_data_uri(abc:str, seconds:float, timeout:float) -> tuple[str|None, list[str]]:
-    "A `data:` URI of the tune's audio (timidity's OGG, else sine tones of abc2midi's MIDI) and notes on what failed."
+    "A `data:` URI of the tune's audio (timidity's OGG, else sine tones of abc2midi's MIDI), and notes."
     import base64
     media = render_abc(abc, seconds, timeout)
-    if media['audio']: return 'data:audio/ogg;base64,' + base64.b64encode((media['folder']/media['audio']).read_bytes()).decode(), []
+    if media['audio']:
+        ogg = (media['folder']/media['audio']).read_bytes()
+        return 'data:audio/ogg;base64,' + base64.b64encode(ogg).decode(), []
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, 'tune.abc').write_text(abc)
         try: run_tool(['abc2midi', 'tune.abc', '-o', 'tune.mid'], timeout=timeout, cwd=tmp)
         except ToolNotFound as e: return None, [f"No audio: {e}."]
-        if not Path(tmp, 'tune.mid').exists(): return None, ["abc2midi wrote no MIDI, so there is no audio."]
-        return 'data:audio/wav;base64,' + base64.b64encode(sine_wav(Path(tmp, 'tune.mid'), seconds)).decode(), ['Audio: sine tones (timidity is not installed).']
+        if not Path(tmp, 'tune.mid').exists():
+            return None, ["abc2midi wrote no MIDI, so there is no audio."]
+        wav = sine_wav(Path(tmp, 'tune.mid'), seconds)
+        uri = 'data:audio/wav;base64,' + base64.b64encode(wav).decode()
+        return uri, ['Audio: sine tones (timidity is not installed).']
 
 # %% ../nbs/09a_gallery.ipynb #e3ae0ecf
 def abc_html(abc:str, # one tune's ABC text
@@ -120,17 +147,19 @@ def abc_html(abc:str, # one tune's ABC text
              timeout:float=60, # seconds each external program may run
              library:bool=True, # include abcjs itself (False: the page loads it once elsewhere)
             ) -> str:
-    "HTML that draws `abc` as sheet music with abcjs, with an `<audio>` play control; it needs nothing outside itself."
+    "HTML drawing `abc` as sheet music with abcjs, with an `<audio>` play control; self-contained."
     import json, uuid
     div = f'abc-{uuid.uuid4().hex[:12]}'
     uri, notes = _audio_data_uri(abc, audio_seconds, timeout) if audio_seconds else (None, [])
     audio = f'<audio class="abc-play" controls preload="metadata" src="{uri}"></audio>' if uri else ''
     notes = ''.join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
-    draw = f'<script>ABCJS.renderAbc({json.dumps(div)}, {json.dumps(abc)}, {{responsive: "resize", add_classes: true}});</script>'
-    return f'<div class="abc-listen"><div id="{div}" class="abc-sheet"></div>{audio}{notes}</div>' + (abcjs_script() if library else '') + draw
+    draw = (f'<script>ABCJS.renderAbc({json.dumps(div)}, {json.dumps(abc)}, '
+            f'{{responsive: "resize", add_classes: true}});</script>')
+    listen = f'<div class="abc-listen"><div id="{div}" class="abc-sheet"></div>{audio}{notes}</div>'
+    return listen + (abcjs_script() if library else '') + draw
 
 def show_abc(abc:str, # one tune's ABC text, e.g. a sample
-             audio_seconds:float|None=30, # length of the clip the play control plays; None: no audio
+             audio_seconds:float|None=30, # length of the play control's clip; None: no audio
             ):
     "Show `abc` in a notebook output as sheet music with a play control (Jupyter and Colab, offline)."
     from IPython.display import HTML, display
@@ -138,29 +167,37 @@ def show_abc(abc:str, # one tune's ABC text, e.g. a sample
 
 # %% ../nbs/09a_gallery.ipynb #bb93176d
 def _net_urls(netlog:Path) -> set[str]:
-    "Every URL Chromium's network log says a page loaded from a file asked for (its own requests, not the browser's)."
+    "Every URL that a page loaded from a file asked for, by Chromium's network log (not the browser's)."
     import json
     text = netlog.read_text(errors='replace').rstrip() if netlog.exists() else ''
     if text and not text.endswith('}'): text = text.rstrip(',') + ']}'  # a log cut at exit
     log = json.loads(text) if text else {'constants': {'logEventTypes': {}}, 'events': []}
     start = log['constants']['logEventTypes'].get('URL_REQUEST_START_JOB')
-    return {e['params']['url'] for e in log['events'] if e.get('type') == start and isinstance(e.get('params'), dict)
-            and str(e['params'].get('network_isolation_key', '')).startswith('file://')}  # the browser's own (updates, accounts) have none
+    # the browser's own requests (updates, accounts) have no file:// isolation key
+    return {e['params']['url'] for e in log['events']
+            if e.get('type') == start and isinstance(e.get('params'), dict)
+            and str(e['params'].get('network_isolation_key', '')).startswith('file://')}
 
 def listen_check(page_html:str, # a page body, e.g. from `abc_html`
                  timeout:float=120) -> dict:
-    "Open `page_html` in headless Chromium, offline: SVG staff lines and notes drawn, play controls, and URLs requested."
+    "Open `page_html` in headless Chromium, offline: staff lines and notes drawn, play controls, URLs."
     with tempfile.TemporaryDirectory() as tmp:
         page, netlog = Path(tmp, 'listen.html'), Path(tmp, 'net.json')
-        page.write_text(f'<!doctype html><html><head><meta charset="utf-8"></head><body>{page_html}</body></html>', encoding='utf-8')
-        r = run_tool([find_browser(), '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-                      '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND', '--proxy-server=http://127.0.0.1:9',
-                      f'--user-data-dir={tmp}/profile', f'--log-net-log={netlog}', '--virtual-time-budget=5000', '--dump-dom', page.as_uri()],
-                     timeout=timeout)
+        page.write_text(f'<!doctype html><html><head><meta charset="utf-8"></head><body>{page_html}'
+                        '</body></html>', encoding='utf-8')
+        r = run_tool([find_browser(), '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+                      '--disable-background-networking', '--disable-component-update',
+                      '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND',
+                      '--proxy-server=http://127.0.0.1:9', f'--user-data-dir={tmp}/profile',
+                      f'--log-net-log={netlog}', '--virtual-time-budget=5000', '--dump-dom',
+                      page.as_uri()], timeout=timeout)
         dom, urls = r.stdout, _net_urls(netlog)
-    outside = sorted(u for u in urls if not (u == page.as_uri() or u.startswith(('data:', 'blob:', 'about:'))))
-    return {'loaded': '<body' in dom, 'svgs': dom.count('<svg'), 'staff_lines': dom.count('abcjs-staff'),
-            'notes': len(re.findall(r'class="[^"]*abcjs-note[ "]', dom)), 'play_controls': dom.count('<audio class="abc-play" controls'),
+    outside = sorted(u for u in urls
+                     if not (u == page.as_uri() or u.startswith(('data:', 'blob:', 'about:'))))
+    return {'loaded': '<body' in dom, 'svgs': dom.count('<svg'),
+            'staff_lines': dom.count('abcjs-staff'),
+            'notes': len(re.findall(r'class="[^"]*abcjs-note[ "]', dom)),
+            'play_controls': dom.count('<audio class="abc-play" controls'),
             'requests_outside': outside}
 
 # %% ../nbs/09a_gallery.ipynb #99110c93
@@ -174,60 +211,74 @@ class GalleryEntry:
     details: dict = field(default_factory=dict) # other facts: run, prompt, temperature, collection...
     music: dict = field(default_factory=dict)   # its musical measures (`metrics.tune_measures`), if taken
 
-_ID_KEYS, _TEXT_KEYS, _FILE_KEYS, _TIER_KEYS = ('sample_id', 'id', 'name'), ('abc',), ('file', 'path'), ('validity', 'tiers')
+_ID_KEYS, _TEXT_KEYS, _FILE_KEYS = ('sample_id', 'id', 'name'), ('abc',), ('file', 'path')
+_TIER_KEYS = ('validity', 'tiers')
 
 def _verdicts(tiers:dict, reasons:dict) -> dict:
     "Each tier's verdict as text: 'yes', or 'no'/'not measured' with its reason."
-    word = lambda v: 'yes' if v is True else 'no' if v is False else 'not measured' if v is None else _fmt(v)
-    return {t: word(v) + (f' ({reasons[t]})' if v is not True and reasons.get(t) else '') for t, v in tiers.items()}
+    word = lambda v: ('yes' if v is True else 'no' if v is False
+                      else 'not measured' if v is None else _fmt(v))
+    return {t: word(v) + (f' ({reasons[t]})' if v is not True and reasons.get(t) else '')
+            for t, v in tiers.items()}
 
 def _sample_entry(record:dict, samples_dir:Path, i:int) -> GalleryEntry:
     name = next((str(record[k]) for k in (*_ID_KEYS, *_FILE_KEYS) if k in record), f'sample {i}')
     abc = next((record[k] for k in _TEXT_KEYS if isinstance(record.get(k), str)), None)
     if abc is None:
         file = next((record[k] for k in _FILE_KEYS if k in record), None)
-        if file is None: raise ValueError(f"{samples_dir/'index.json'}: sample {name!r} has neither ABC text {_TEXT_KEYS} nor a file {_FILE_KEYS}")
+        if file is None:
+            raise ValueError(f"{samples_dir/'index.json'}: sample {name!r} has neither ABC text "
+                             f"{_TEXT_KEYS} nor a file {_FILE_KEYS}")
         abc = (samples_dir/file).read_text()
-    tiers = _verdicts(next((record[k] for k in _TIER_KEYS if isinstance(record.get(k), dict)), {}), record.get('reasons') or {})
+    recorded = next((record[k] for k in _TIER_KEYS if isinstance(record.get(k), dict)), {})
+    tiers = _verdicts(recorded, record.get('reasons') or {})
     skip = {*_ID_KEYS, *_TEXT_KEYS, *_FILE_KEYS, *_TIER_KEYS, 'selected', 'reasons', 'music'}
-    details = {k: v for k, v in record.items() if k not in skip and v is not None and not isinstance(v, (dict, list))}
+    details = {k: v for k, v in record.items()
+               if k not in skip and v is not None and not isinstance(v, (dict, list))}
     return GalleryEntry(name, 'generated', abc, tiers, details, record.get('music') or {})
 
 # %% ../nbs/09a_gallery.ipynb #6a260481
 def _is_empty(record:dict) -> bool:
     "Whether a sample has no text: no new token, blank text, or judged 'empty' by the evaluate stage."
-    return record.get('n_new_tokens', 1) == 0 or record.get('abc', 'x').strip() == '' or (record.get('reasons') or {}).get('lenient') == 'empty'
+    return (record.get('n_new_tokens', 1) == 0 or record.get('abc', 'x').strip() == ''
+            or (record.get('reasons') or {}).get('lenient') == 'empty')
 
 def gallery_order(records:list[dict], # sample records, e.g. `samples/index.json`'s
                   seed:int=0, # fixes the order
                  ) -> list[dict]:
-    "The records in a seeded random order, empty and length-capped ones moved after the others (their order kept)."
+    "The records in a seeded random order, empty and length-capped ones after the others, in order."
     import numpy as np
     shuffled = [records[i] for i in np.random.default_rng(seed).permutation(len(records))]
-    return sorted(shuffled, key=lambda r: _is_empty(r) or bool(r.get('hit_length_cap')))  # a stable sort keeps the draw
+    # a stable sort keeps the draw
+    return sorted(shuffled, key=lambda r: _is_empty(r) or bool(r.get('hit_length_cap')))
 
 # %% ../nbs/09a_gallery.ipynb #33a468e0
 def _unconditional(study:dict) -> list[dict]:
     "The study's unconditional sample records (all of them, when none is marked by kind)."
     index = study['samples']
     records = index.get('samples', []) if isinstance(index, dict) else index
-    return [r for r in records if r.get('kind') == 'unconditional'] if any(r.get('kind') == 'unconditional' for r in records) else records
+    if not any(r.get('kind') == 'unconditional' for r in records): return records
+    return [r for r in records if r.get('kind') == 'unconditional']
 
 def order_note(study:dict, # from `read_study`
                seed:int=0) -> str|None:
     "How the gallery chose its samples and how many were empty or length-capped; None without samples."
     if study['samples'] is None: return None
     records = _unconditional(study)
-    n_empty, n_capped = sum(map(_is_empty, records)), sum(bool(r.get('hit_length_cap')) and not _is_empty(r) for r in records)
-    return (f"{len(records)} samples in a fixed random order (seed {seed}), no choosing: {n_empty} empty and {n_capped} cut at the "
-            "length cap are counted in every table and shown after the others.")
+    n_empty = sum(map(_is_empty, records))
+    n_capped = sum(bool(r.get('hit_length_cap')) and not _is_empty(r) for r in records)
+    return (f"{len(records)} samples in a fixed random order (seed {seed}), no choosing: "
+            f"{n_empty} empty and {n_capped} cut at the length cap are counted in every table "
+            "and shown after the others.")
 
 def study_samples(study:dict, # from `read_study`
                   n:int=6, # at most this many
                   seed:int=0, # fixes the order
                  ) -> tuple[list[GalleryEntry], list[str]]:
     "Up to `n` unconditional samples of the study in `gallery_order`, and notes on what is missing."
-    if study['samples'] is None: return [], ["No generated samples: the study wrote no `samples/index.json` (the generate stage writes it)."]
+    if study['samples'] is None:
+        return [], ["No generated samples: the study wrote no `samples/index.json` "
+                    "(the generate stage writes it)."]
     entries, notes = [], []
     for i, record in enumerate(gallery_order(_unconditional(study), seed)[:n]):
         try: entries.append(_sample_entry(record, study['folder']/'samples', i))
@@ -243,53 +294,68 @@ def real_tunes(n:int=3, # how many
     for tune in (iter_tunes(corpus) if corpus else music21_abc_tunes()):
         collection = tune.origin.split('/')[0]
         if len(picked) == n: break
-        if collection not in picked and min_chars <= len(tune.abc) <= max_chars: picked[collection] = tune
-    return [GalleryEntry(t.tune_id, 'real', t.abc, details={'collection': c}) for c, t in picked.items()]
+        if collection not in picked and min_chars <= len(tune.abc) <= max_chars:
+            picked[collection] = tune
+    return [GalleryEntry(t.tune_id, 'real', t.abc, details={'collection': c})
+            for c, t in picked.items()]
 
 # %% ../nbs/09a_gallery.ipynb #215e8c1b
 def study_real_tunes(study:dict, # from `read_study`
                      n:int=3, # how many
                      seed:int=0, # fixes which
                     ) -> list[GalleryEntry]:
-    "`n` of the study's real test tunes with their verdicts and measures, or `real_tunes(n)` when the study has none."
+    "`n` of the study's real test tunes with verdicts and measures, or `real_tunes(n)` if it has none."
     path = Path(study['folder'])/'real_test_tunes.json'
     if not path.exists(): return real_tunes(n)
     records = gallery_order(read_json(path), seed)[:n]
-    return [GalleryEntry(r['name'], 'real', r['abc'], _verdicts({t: r.get(t) for t in TIERS}, r.get('reasons') or {}),
-                         {'source': 'test split'}, r.get('music') or {}) for r in records]
+    return [GalleryEntry(r['name'], 'real', r['abc'],
+                         _verdicts({t: r.get(t) for t in TIERS}, r.get('reasons') or {}),
+                         {'source': 'test split'}, r.get('music') or {})
+            for r in records]
 
 # %% ../nbs/09a_gallery.ipynb #a2175c18
 def _music_rows(m:dict) -> list[tuple]:
     "One tune's musical measures as table rows."
-    if not m: return [('musical measures', 'not taken (music21 could not parse it, or the study did not measure it)')]
+    if not m:
+        return [('musical measures',
+                 'not taken (music21 could not parse it, or the study did not measure it)')]
     pct = lambda a, b: f'{100 * a / b:.1f}%' if b else '–'
-    return [('bars', m['n_bars']), ('bars of the wrong length', f"{m['n_bars_wrong']} of {m['n_bars_judged']} judged"),
-            ('notes in the scale of K:', f"{pct(m['n_in_scale'], m['n_notes'])} of {m['n_notes']} ({m['key']})"),
-            ('pitch range', f"{m['pitch_range']} semitones"), ('notes per bar', f"{m['n_notes'] / max(1, m['n_bars']):.1f}"),
+    return [('bars', m['n_bars']),
+            ('bars of the wrong length', f"{m['n_bars_wrong']} of {m['n_bars_judged']} judged"),
+            ('notes in the scale of K:',
+             f"{pct(m['n_in_scale'], m['n_notes'])} of {m['n_notes']} ({m['key']})"),
+            ('pitch range', f"{m['pitch_range']} semitones"),
+            ('notes per bar', f"{m['n_notes'] / max(1, m['n_bars']):.1f}"),
             ('repeat sign', m['has_repeat'])]
 
 def _entry_html(entry:GalleryEntry, media:dict, stem:str, out_dir:Path) -> str:
-    (out_dir/'media').mkdir(exist_ok=True); e = html.escape
+    (out_dir/'media').mkdir(exist_ok=True)
+    e = html.escape
     imgs = []
     for i, svg in enumerate(media['svgs']):
         shutil.copy(media['folder']/svg, out_dir/f'media/{stem}-{i+1}.svg')
-        imgs.append(f'<img class="sheet" src="media/{stem}-{i+1}.svg" alt="sheet music of {e(entry.name)}, page {i+1}">')
+        imgs.append(f'<img class="sheet" src="media/{stem}-{i+1}.svg" '
+                    f'alt="sheet music of {e(entry.name)}, page {i+1}">')
     audio = ''
     if media['audio']:
         shutil.copy(media['folder']/media['audio'], out_dir/f'media/{stem}.ogg')
         audio = f'<audio controls preload="metadata" src="media/{stem}.ogg"></audio>'
     details = ''.join(f'<li>{e(k)}: {e(_fmt(v))}</li>' for k, v in entry.details.items())
-    drawn = 'not measured' if any(n.startswith('No sheet') for n in media['notes']) else bool(media['svgs'])
+    no_tool = any(n.startswith('No sheet') for n in media['notes'])
+    drawn = 'not measured' if no_tool else bool(media['svgs'])
     verdicts = entry.tiers or {'validity': 'not checked by the study'}
     rows = [*verdicts.items(), ('sheet music drawn (abcm2ps)', drawn)]
     tiers = table_html(rows, ('validity tier', 'result'))
     music = table_html(_music_rows(entry.music), ('musical measure', 'value'))
     notes = ''.join(f'<p class="note">{e(n)}</p>' for n in media['notes'])
-    sheets = (f'<div class="sheets"><div><h3>abcjs</h3>{abc_html(entry.abc, None, library=False)}</div>'
-              f'<div><h3>abcm2ps</h3>{"".join(imgs)}</div></div>')
-    return (f'<section class="tune {entry.kind}" id="{stem}"><h2>{e(entry.name)} <span class="kind">{entry.kind}</span></h2>'
-            f'<ul class="details">{details}</ul>{sheets}{audio}{notes}<div class="facts">{tiers}{music}</div>'
-            f'<details><summary>ABC text</summary><pre class="abc">{e(entry.abc)}</pre></details></section>')
+    sheets = (f'<div class="sheets"><div><h3>abcjs</h3>{abc_html(entry.abc, None, library=False)}'
+              f'</div><div><h3>abcm2ps</h3>{"".join(imgs)}</div></div>')
+    return (f'<section class="tune {entry.kind}" id="{stem}">'
+            f'<h2>{e(entry.name)} <span class="kind">{entry.kind}</span></h2>'
+            f'<ul class="details">{details}</ul>{sheets}{audio}{notes}'
+            f'<div class="facts">{tiers}{music}</div>'
+            f'<details><summary>ABC text</summary><pre class="abc">{e(entry.abc)}</pre></details>'
+            '</section>')
 
 # %% ../nbs/09a_gallery.ipynb #619c3c0b
 def _interleave(samples:list, reals:list, every:int=2) -> list:
@@ -301,7 +367,7 @@ def _interleave(samples:list, reals:list, every:int=2) -> list:
     return out + reals
 
 def gallery_html(entries:list[GalleryEntry], # the tunes to show, samples and real tunes
-                 out_dir:Path, # the report folder; media go to `out_dir/media`, abcjs to `out_dir/abcjs-basic-min.js`
+                 out_dir:Path, # the report folder: media go to `media/`, abcjs beside the pages
                  n_audio:int=6, # audio for the first this many entries
                  audio_seconds:float=20, # length of each audio clip
                  summary:str='', # HTML shown first: the validity and musical-measure tables
@@ -310,9 +376,11 @@ def gallery_html(entries:list[GalleryEntry], # the tunes to show, samples and re
     out_dir = Path(out_dir)
     shutil.copy(abcjs_path(), out_dir/'abcjs-basic-min.js')
     shutil.copy(abcjs_path().parent/'abcjs-LICENSE.md', out_dir/'abcjs-LICENSE.md')
-    legend = table_html([*TIERS.items(), ('sheet music drawn (abcm2ps)', 'abcm2ps draws it as sheet music')], ('validity tier', 'meaning'))
+    tiers = [*TIERS.items(), ('sheet music drawn (abcm2ps)', 'abcm2ps draws it as sheet music')]
+    legend = table_html(tiers, ('validity tier', 'meaning'))
     parts = ['<script src="abcjs-basic-min.js"></script>', summary, legend]
-    ordered = _interleave([e for e in entries if e.kind != 'real'], [e for e in entries if e.kind == 'real'])
+    ordered = _interleave([e for e in entries if e.kind != 'real'],
+                          [e for e in entries if e.kind == 'real'])
     for i, entry in enumerate(ordered):
         media = render_abc(entry.abc, audio_seconds if i < n_audio else None)
         parts.append(_entry_html(entry, media, f'{entry.kind}-{i}', out_dir))

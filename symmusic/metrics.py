@@ -34,7 +34,8 @@ def _abc2midi_pitches(abc_text:str, timeout:float=20) -> list[int]|None:
         run_tool(['abc2midi', 'tune.abc', '-o', 'tune.mid'], timeout=timeout, cwd=tmp)
         midi = Path(tmp, 'tune.mid')
         if not midi.exists() or not midi.stat().st_size: return None
-        notes = [(n.time, n.pitch) for track in symusic.Score(str(midi)).tracks for n in track.notes]
+        notes = [(n.time, n.pitch) for track in symusic.Score(str(midi)).tracks
+                 for n in track.notes]
     return [p for _, p in sorted(notes)]
 
 def _key_of(score):
@@ -49,9 +50,13 @@ def _merge_split_bars(spans:list[float], bar_length:float) -> list[float]:
     "Spans with each pair of adjacent short bars that together fill one bar (a bar split by a repeat or section line) joined."
     merged, i = [], 0
     while i < len(spans):
-        if i + 1 < len(spans) and spans[i] < bar_length and spans[i + 1] < bar_length and abs(spans[i] + spans[i + 1] - bar_length) < 1e-6:
-            merged.append(bar_length); i += 2
-        else: merged.append(spans[i]); i += 1
+        both_short = i + 1 < len(spans) and spans[i] < bar_length and spans[i + 1] < bar_length
+        if both_short and abs(spans[i] + spans[i + 1] - bar_length) < 1e-6:
+            merged.append(bar_length)
+            i += 2
+        else:
+            merged.append(spans[i])
+            i += 1
     return merged
 
 def _bars(score, bar_length:float|None) -> tuple[int, int, int]:
@@ -86,10 +91,13 @@ def tune_measures(abc_text:str, # one tune or sample
     if pitches is None: pitches = [p.midi for n in score.recurse().notes for p in n.pitches]
     scale = {p.pitchClass for p in key.getScale().getPitches()}
     tonic = key.tonic.pitchClass
-    return {'n_chars': len(abc_text), 'n_bars': n_bars, 'n_bars_judged': judged, 'n_bars_wrong': wrong, 'n_notes': len(pitches),
+    pitch_classes = np.bincount([(p - tonic) % 12 for p in pitches], minlength=12).tolist()
+    return {'n_chars': len(abc_text), 'n_bars': n_bars, 'n_bars_judged': judged,
+            'n_bars_wrong': wrong, 'n_notes': len(pitches),
             'n_in_scale': sum(p % 12 in scale for p in pitches), 'key': key.name,
-            'pitch_classes': np.bincount([(p - tonic) % 12 for p in pitches], minlength=12).tolist(),
-            'pitch_range': max(pitches) - min(pitches) if pitches else None, 'has_repeat': bool(_REPEAT.search(body))}
+            'pitch_classes': pitch_classes,
+            'pitch_range': max(pitches) - min(pitches) if pitches else None,
+            'has_repeat': bool(_REPEAT.search(body))}
 
 # %% ../nbs/08a_metrics.ipynb #333d2631
 def measure_texts(abc_texts:list[str], # tunes or samples
@@ -97,14 +105,17 @@ def measure_texts(abc_texts:list[str], # tunes or samples
                  ) -> list[dict|None]:
     "`tune_measures` of each text, or None where it failed or timed out."
     import music21  # noqa: F401  loaded once, inherited by the forked workers
-    results = map_with_timeout(functools.partial(tune_measures, timeout=timeout), list(abc_texts), timeout=timeout + 10, workers=workers)
+    results = map_with_timeout(functools.partial(tune_measures, timeout=timeout), list(abc_texts),
+                               timeout=timeout + 10, workers=workers)
     return [r.value if r.ok and r.value['n_notes'] else None for r in results]
 
 # %% ../nbs/08a_metrics.ipynb #e92859eb
 METRICS = {  # name: (what it measures, unit)
-    'bar_error': ("share of bars whose length disagrees with M:/L: (NotaGen's bar alignment error)", '% of bars'),
+    'bar_error': ("share of bars whose length disagrees with M:/L: "
+                  "(NotaGen's bar alignment error)", '% of bars'),
     'in_scale': ("share of notes in the scale of K:", '% of notes'),
-    'pitch_class_distance': ("distance of a tune's tonic-relative pitch-class histogram to the real tunes' (total variation)", '0-1'),
+    'pitch_class_distance': ("distance of a tune's tonic-relative pitch-class histogram to the "
+                             "real tunes' (total variation)", '0-1'),
     'pitch_range': ("highest minus lowest pitch", 'semitones'),
     'notes_per_bar': ("notes per bar", 'notes'),
     'repeat_rate': ("share of tunes with a repeat sign (|: :| ::)", '% of tunes'),
@@ -114,9 +125,11 @@ def _statistics(ms:list[dict], reference:np.ndarray) -> dict:
     "Every metric of the group `ms` (one measures dict per tune), given the reference pitch-class distribution."
     total = lambda key: sum(m[key] for m in ms)
     hist = lambda m: np.asarray(m['pitch_classes'], float) / max(1, m['n_notes'])
-    return {'bar_error': 100 * total('n_bars_wrong') / total('n_bars_judged') if total('n_bars_judged') else math.nan,
+    judged = total('n_bars_judged')
+    distances = [0.5 * np.abs(hist(m) - reference).sum() for m in ms]
+    return {'bar_error': 100 * total('n_bars_wrong') / judged if judged else math.nan,
             'in_scale': 100 * total('n_in_scale') / total('n_notes'),
-            'pitch_class_distance': float(np.mean([0.5 * np.abs(hist(m) - reference).sum() for m in ms])),
+            'pitch_class_distance': float(np.mean(distances)),
             'pitch_range': float(np.mean([m['pitch_range'] for m in ms])),
             'notes_per_bar': float(np.mean([m['n_notes'] / max(1, m['n_bars']) for m in ms])),
             'repeat_rate': 100 * float(np.mean([m['has_repeat'] for m in ms])),
@@ -136,11 +149,16 @@ def group_metrics(measures:list[dict|None], # `measure_texts` of one group
     "Each metric of a group with its 95% bootstrap interval, and how many texts it stands on."
     ms = [m for m in measures if m]
     out = {'n_texts': len(measures), 'n_measured': len(ms)}
-    if not ms: return {**out, 'metrics': {k: {'value': None, 'ci95': [None, None]} for k in METRICS}}
+    if not ms:
+        return {**out, 'metrics': {k: {'value': None, 'ci95': [None, None]} for k in METRICS}}
     rng, value = np.random.default_rng(seed), _statistics(ms, reference)
-    boot = [_statistics([ms[i] for i in rng.integers(len(ms), size=len(ms))], reference) for _ in range(n_boot)]
-    ci = lambda k: [float(np.nanpercentile([b[k] for b in boot], q)) for q in (2.5, 97.5)] if not math.isnan(value[k]) else [None, None]
-    return {**out, 'metrics': {k: {'value': None if math.isnan(value[k]) else value[k], 'ci95': ci(k)} for k in METRICS}}
+    resample = lambda: [ms[i] for i in rng.integers(len(ms), size=len(ms))]
+    boot = [_statistics(resample(), reference) for _ in range(n_boot)]
+    def ci(k):
+        if math.isnan(value[k]): return [None, None]
+        return [float(np.nanpercentile([b[k] for b in boot], q)) for q in (2.5, 97.5)]
+    value_of = lambda k: None if math.isnan(value[k]) else value[k]
+    return {**out, 'metrics': {k: {'value': value_of(k), 'ci95': ci(k)} for k in METRICS}}
 
 # %% ../nbs/08a_metrics.ipynb #e92b09a5
 def _overlap(a:list, b:list) -> bool|None:
@@ -160,9 +178,10 @@ def compare_groups(groups:dict[str, list[str]], # name: ABC texts; the real tune
         s, r = stats[name]['metrics'], stats[real]['metrics']
         agree[name] = {k: _overlap(s[k]['ci95'], r[k]['ci95']) for k in METRICS}
         be, rbe = s['bar_error']['value'], r['bar_error']['value']
-        agree[name]['bar_error_within_2x'] = None if be is None or rbe is None else be <= 2 * max(rbe, 1e-9)
-    return {'metrics': METRICS, 'real': real, 'reference_pitch_classes': reference.tolist(), 'groups': stats,
-            'intervals_overlap_real': agree, 'measures': measures}
+        within = None if be is None or rbe is None else be <= 2 * max(rbe, 1e-9)
+        agree[name]['bar_error_within_2x'] = within
+    return {'metrics': METRICS, 'real': real, 'reference_pitch_classes': reference.tolist(),
+            'groups': stats, 'intervals_overlap_real': agree, 'measures': measures}
 
 # %% ../nbs/08a_metrics.ipynb #2e37e0c9
 def _cell(v:dict, digits:int) -> str:
@@ -177,7 +196,9 @@ def metrics_table(comparison:dict # from `compare_groups`
     rows = []
     for k, (meaning, unit) in comparison['metrics'].items():
         row = {'metric': f'{k} ({unit})'}
-        row.update({f"{n} (n={comparison['groups'][n]['n_measured']})": _cell(comparison['groups'][n]['metrics'][k], digits.get(k, 1)) for n in names})
+        for n in names:
+            group = comparison['groups'][n]
+            row[f"{n} (n={group['n_measured']})"] = _cell(group['metrics'][k], digits.get(k, 1))
         for n, agree in comparison['intervals_overlap_real'].items():
             row[f'{n}: overlaps real'] = {True: 'yes', False: 'no', None: '–'}[agree[k]]
         rows.append(row)
@@ -189,21 +210,29 @@ def plot_metrics(comparison:dict # from `compare_groups`
     "One panel per metric (each group's value and 95% interval), and the groups' tonic-relative pitch-class histograms."
     from matplotlib.figure import Figure
     names = list(comparison['groups'])
-    fig = Figure(figsize=(13, 5.6)); axes = fig.subplots(2, 4).ravel()
+    fig = Figure(figsize=(13, 5.6))
+    axes = fig.subplots(2, 4).ravel()
     colors = ['tab:blue', 'tab:green', 'tab:purple', 'tab:gray']
     for ax, (k, (meaning, unit)) in zip(axes, comparison['metrics'].items()):
         for i, n in enumerate(names):
             v = comparison['groups'][n]['metrics'][k]
             if v['value'] is None: continue
             c = 'black' if n == comparison['real'] else colors[i % len(colors)]
-            ax.errorbar([i], [v['value']], yerr=[[v['value'] - v['ci95'][0]], [v['ci95'][1] - v['value']]], fmt='o', color=c, capsize=4)
+            err = [[v['value'] - v['ci95'][0]], [v['ci95'][1] - v['value']]]
+            ax.errorbar([i], [v['value']], yerr=err, fmt='o', color=c, capsize=4)
         ax.set_xticks(range(len(names)), [n.replace(' ', '\n', 1) for n in names], fontsize=7)
-        ax.set_xlim(-0.5, len(names) - 0.5); ax.set_title(f'{k} ({unit})', fontsize=9); ax.grid(alpha=0.3)
-    ax = axes[-1]; width = 0.8 / len(names)
+        ax.set_xlim(-0.5, len(names) - 0.5)
+        ax.set_title(f'{k} ({unit})', fontsize=9)
+        ax.grid(alpha=0.3)
+    ax = axes[-1]
+    width = 0.8 / len(names)
     for i, n in enumerate(names):
-        counts = np.sum([m['pitch_classes'] for m in comparison['measures'][n] if m] or [np.zeros(12)], axis=0)
+        classes = [m['pitch_classes'] for m in comparison['measures'][n] if m]
+        counts = np.sum(classes or [np.zeros(12)], axis=0)
         ax.bar(np.arange(12) + i * width, counts / max(1, counts.sum()), width, label=n,
                color='black' if n == comparison['real'] else colors[i % len(colors)])
-    ax.set(title='pitch classes above the tonic', xticks=range(12)); ax.title.set_fontsize(9); ax.legend(fontsize=6)
+    ax.set(title='pitch classes above the tonic', xticks=range(12))
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=6)
     fig.tight_layout()
     return fig

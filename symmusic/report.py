@@ -27,8 +27,10 @@ def study_folder(study:str|Path, # a study name under `studies/`, or a path to a
     return stage_path('studies', study)
 
 PLOT_SUFFIXES = ('.png', '.svg', '.jpg', '.jpeg')
-STUDY_FILES = ('results.csv', 'results.md', 'fits.json', 'fits.md', 'reading.md', 'validity.json', 'validity.md', 'music.json', 'music.md',
-               'frontier.json', 'frontier.md', 'learning_rates.md')  # copied into the report's data/
+# copied into the report's data/
+STUDY_FILES = ('results.csv', 'results.md', 'fits.json', 'fits.md', 'reading.md', 'validity.json',
+               'validity.md', 'music.json', 'music.md', 'frontier.json', 'frontier.md',
+               'learning_rates.md')
 
 def _number(text:str):
     for kind in (int, float):
@@ -39,23 +41,33 @@ def _number(text:str):
 def read_csv_rows(path:Path) -> list[dict]:
     "The rows of a CSV file as dicts, numbers parsed."
     import csv
-    with open(path, newline='') as f: return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    with open(path, newline='') as f:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 def read_study(folder:Path, # a study folder
               ) -> dict:
-    "The study's results (rows of results.csv), fits, validity, samples index, plots and markdown tables; None (with a note) when absent."
+    "The study's results.csv rows, fits, validity, samples index, plots and markdown; None if absent."
     folder, notes = Path(folder), []
-    study = dict(folder=folder, results=None, fits=None, validity=None, samples=None, plots=[], markdown={}, notes=notes)
+    study = dict(folder=folder, results=None, fits=None, validity=None, samples=None, plots=[],
+                 markdown={}, notes=notes)
     if not folder.is_dir():
-        notes.append(f"The study folder {folder} does not exist: run the study first (`make demo` runs the demo study)."); return study
-    for key, name, reader in [('results', 'results.csv', read_csv_rows), ('fits', 'fits.json', read_json),
-                              ('validity', 'validity.json', read_json), ('samples', 'samples/index.json', read_json)]:
+        notes.append(f"The study folder {folder} does not exist: run the study first "
+                     "(`make demo` runs the demo study).")
+        return study
+    for key, name, reader in [('results', 'results.csv', read_csv_rows),
+                              ('fits', 'fits.json', read_json),
+                              ('validity', 'validity.json', read_json),
+                              ('samples', 'samples/index.json', read_json)]:
         path = folder/name
-        if not path.exists(): notes.append(f"The study wrote no `{name}`."); continue
+        if not path.exists():
+            notes.append(f"The study wrote no `{name}`.")
+            continue
         try: study[key] = reader(path)
-        except Exception as e: notes.append(f"`{name}` could not be read ({type(e).__name__}: {e}).")
-    study['markdown'] = {p.stem: p.read_text() for p in (folder/'results.md', folder/'fits.md', folder/'reading.md', folder/'validity.md', folder/'music.md',
-                                                         folder/'frontier.md', folder/'learning_rates.md') if p.exists()}
+        except Exception as e:
+            notes.append(f"`{name}` could not be read ({type(e).__name__}: {e}).")
+    tables = ('results', 'fits', 'reading', 'validity', 'music', 'frontier', 'learning_rates')
+    paths = [folder/f'{name}.md' for name in tables]
+    study['markdown'] = {p.stem: p.read_text() for p in paths if p.exists()}
     study['plots'] = sorted(p for p in folder.glob('plots/*') if p.suffix.lower() in PLOT_SUFFIXES)
     if not study['plots']: notes.append("The study wrote no plots (`plots/*.png|svg`).")
     return study
@@ -63,22 +75,24 @@ def read_study(folder:Path, # a study folder
 # %% ../nbs/09_report.ipynb #fc32e084
 def scaling_plot(plots:list[Path]) -> Path|None:
     "The study's main scaling plot among `plots`, or None."
-    ranked = sorted(plots, key=lambda p: ('scaling' not in p.stem.lower(), p.suffix.lower() != '.png', p.name))
+    rank = lambda p: ('scaling' not in p.stem.lower(), p.suffix.lower() != '.png', p.name)
+    ranked = sorted(plots, key=rank)
     return ranked[0] if ranked else None
 
 # %% ../nbs/09_report.ipynb #098123b7
 def source_notebooks_dir() -> Path|None:
-    "The notebooks folder `notebooks_dir` finds (the checkout's `nbs/` or the package's copy), or None where there is none."
+    "The notebooks folder `notebooks_dir` finds (the checkout's `nbs/` or the package's), or None."
     try: return notebooks_dir()
     except FileNotFoundError: return None
 
 def notebook_sources(study_dir:Path, # the study folder (its executed notebooks win)
                      pattern:str='*', # only notebooks whose file name matches this glob
                     ) -> list[Path]:
-    "The notebooks to render: `nbs/*.ipynb`, each replaced by the study's executed copy when there is one."
+    "The notebooks to render: `nbs/*.ipynb`, each replaced by the study's executed copy if any."
     nbs = source_notebooks_dir()
     found = {p.name: p for p in sorted(nbs.glob('*.ipynb'))} if nbs else {}
-    found.update({p.name: p for p in sorted(Path(study_dir).rglob('*.ipynb')) if '.ipynb_checkpoints' not in p.parts})
+    executed = sorted(Path(study_dir).rglob('*.ipynb'))
+    found.update({p.name: p for p in executed if '.ipynb_checkpoints' not in p.parts})
     order = lambda name: (name != 'index.ipynb', not name[:1].isdigit(), name)
     return [found[name] for name in sorted(found, key=order) if Path(name).match(pattern)]
 
@@ -91,22 +105,28 @@ def _for_nbconvert(nb):
     for cell in nb.cells:
         if cell.cell_type != 'code': continue
         lines = cell.source.splitlines()
-        if any(re.match(r'#\|\s*echo:\s*false', l) for l in lines): cell.metadata.setdefault('transient', {})['remove_source'] = True
+        if any(re.match(r'#\|\s*echo:\s*false', l) for l in lines):
+            cell.metadata.setdefault('transient', {})['remove_source'] = True
         cell.source = '\n'.join(l for l in lines if not l.startswith('#|'))
         for out in cell.get('outputs', []):
-            if 'text/markdown' in out.get('data', {}): out.data['text/markdown'] = _QUARTO_ATTRS.sub('', out.data['text/markdown'])
+            if 'text/markdown' in out.get('data', {}):
+                out.data['text/markdown'] = _QUARTO_ATTRS.sub('', out.data['text/markdown'])
 
 # %% ../nbs/09_report.ipynb #3a197f2b
 def _docs_notebook(src:Path):
-    "nbdev's docs processing of `src`; without show_doc tables (and a note why) when running its cells fails."
+    "nbdev's docs processing of `src`; without show_doc tables (and a note why) if its cells fail."
     from execnb.nbio import read_nb
     from nbdev.processors import FilterDefaults, NBProcessor, exec_show_docs
     nb = read_nb(src)
-    try: FilterDefaults()(nb); return nb, None
+    try:
+        FilterDefaults()(nb)
+        return nb, None
     except Exception as e:
         nb, cause = read_nb(src), e.__cause__ or e
-        NBProcessor(nb=nb, procs=[p for p in FilterDefaults().procs() if p is not exec_show_docs]).process()
-        return nb, f"nbdev could not document this notebook's functions ({str(e).splitlines()[0]} {type(cause).__name__}: {cause})"
+        procs = [p for p in FilterDefaults().procs() if p is not exec_show_docs]
+        NBProcessor(nb=nb, procs=procs).process()
+        return nb, (f"nbdev could not document this notebook's functions ({str(e).splitlines()[0]} "
+                    f"{type(cause).__name__}: {cause})")
 
 def _render_notebook(src:Path) -> dict:
     "nbdev's docs processing, then nbconvert: the page's file name, title, HTML and note."
@@ -117,23 +137,34 @@ def _render_notebook(src:Path) -> dict:
     fm = getattr(nb, 'frontmatter_', {})
     title = fm.get('title', Path(src).stem)
     nbs = source_notebooks_dir()
-    if nbs and not (nbs/Path(src).name).exists(): title = f"{title}: {Path(src).stem}"  # an executed copy, e.g. one run of a sweep
-    nb = nbformat.reads(nb2str(nb), as_version=4); _for_nbconvert(nb)
-    intro = f"# {title}" + (f"\n\n> {fm['description']}" if fm.get('description') else '') + (f"\n\n**Note:** {note}" if note else '')
+    # an executed copy, e.g. one run of a sweep
+    if nbs and not (nbs/Path(src).name).exists(): title = f"{title}: {Path(src).stem}"
+    nb = nbformat.reads(nb2str(nb), as_version=4)
+    _for_nbconvert(nb)
+    intro = f"# {title}"
+    if fm.get('description'): intro += f"\n\n> {fm['description']}"
+    if note: intro += f"\n\n**Note:** {note}"
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(intro))
-    exporter = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
-    body, _ = exporter.from_notebook_node(nb, resources={'metadata': {'name': title, 'path': str(Path(src).parent)}})
-    return dict(page=fm.get('output-file', Path(src).stem + '.html'), title=title, source=str(src), html=body, note=note)
+    exporter = HTMLExporter(template_name='lab', exclude_input_prompt=True,
+                            exclude_output_prompt=True, embed_images=True)
+    resources = {'metadata': {'name': title, 'path': str(Path(src).parent)}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    page = fm.get('output-file', Path(src).stem + '.html')
+    return dict(page=page, title=title, source=str(src), html=body, note=note)
 
 def _render_in_worker(job:tuple) -> list[dict]:
-    "Worker: render notebooks one after another, so imports stay warm; a failure becomes an `error` record."
-    import warnings; warnings.simplefilter('ignore')  # nbdev's advice on other notebooks' cells; failures become notes
+    "Worker: render notebooks one after another, so imports stay warm; a failure becomes an `error`."
+    import warnings
+    warnings.simplefilter('ignore')  # nbdev's advice on other notebooks' cells; failures become notes
     sources, nbs = job
-    os.chdir(nbs); os.environ['IN_TEST'] = '1'  # notebooks run from nbs/, as under nbdev_test; nbdev finds settings.ini above
+    os.chdir(nbs)
+    # notebooks run from nbs/, as under nbdev_test; nbdev finds settings.ini above
+    os.environ['IN_TEST'] = '1'
     results = []
     for src in sources:
         try: results.append(_render_notebook(src))
-        except Exception as e: results.append(dict(source=str(src), error=f'{type(e).__name__}: {e}'))
+        except Exception as e:
+            results.append(dict(source=str(src), error=f'{type(e).__name__}: {e}'))
     return results
 
 # %% ../nbs/09_report.ipynb #5342823e
@@ -142,29 +173,36 @@ RESERVED_PAGES = ('index.html', 'gallery.html')
 def _docs_site(root:Path) -> str|None:
     "The docs site's base URL from settings.ini, e.g. 'https://symmusic.github.io/symmusic/'."
     import configparser
-    cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(root/'settings.ini')
+    cfg = configparser.ConfigParser(delimiters=['='])
+    cfg.read(root/'settings.ini')
     if not cfg.has_option('DEFAULT', 'doc_host'): return None
-    return '/'.join(filter(None, [cfg['DEFAULT']['doc_host'].rstrip('/'), cfg['DEFAULT'].get('doc_baseurl', '').strip('/')])) + '/'
+    host, base = cfg['DEFAULT']['doc_host'].rstrip('/'), cfg['DEFAULT'].get('doc_baseurl', '')
+    return '/'.join(filter(None, [host, base.strip('/')])) + '/'
 
 # %% ../nbs/09_report.ipynb #6d2f67f4
 def render_notebooks(sources:list[Path], # notebooks to render
                      out_dir:Path, # where the pages go
                      timeout:float=300, # seconds per notebook
                     ) -> tuple[list[dict], list[str]]:
-    "Render `sources` as HTML pages in `out_dir`; returns (page, title, source, note) records and notes on failures."
+    "Render `sources` as HTML pages in `out_dir`: (page, title, source, note) records, failure notes."
     nbs, notes = source_notebooks_dir() or Path.cwd(), []
-    [r] = map_with_timeout(_render_in_worker, [(sources, nbs)], timeout=timeout * max(len(sources), 1), workers=1)
+    [r] = map_with_timeout(_render_in_worker, [(sources, nbs)],
+                           timeout=timeout * max(len(sources), 1), workers=1)
     pages, taken = [], set(RESERVED_PAGES)
     for rec in r.value if r.ok else [dict(source=str(s), error=r.error) for s in sources]:
         name = Path(rec['source']).name
-        if 'error' in rec: notes.append(f"{name} could not be rendered: {rec['error'].splitlines()[0][:300]}"); continue
+        if 'error' in rec:
+            notes.append(f"{name} could not be rendered: {rec['error'].splitlines()[0][:300]}")
+            continue
         if rec['note']: notes.append(f"{name}: {rec['note']}")
         page = rec['page'] if rec['page'] not in taken else f"nb-{Path(name).stem}.html"
-        taken.add(page); pages.append({**rec, 'page': page})
+        taken.add(page)
+        pages.append({**rec, 'page': page})
     site = _docs_site(nbs.parent)
     for p in pages:
         text = p.pop('html')
-        for other in pages if site else []: text = text.replace(f'{site}{other["page"]}', other['page'])
+        for other in pages if site else []:
+            text = text.replace(f'{site}{other["page"]}', other['page'])
         atomic_write(Path(out_dir)/p['page'], text)
     return pages, notes
 
@@ -174,32 +212,43 @@ def _note(text:str) -> str: return f'<p class="note">{html.escape(text)}</p>'
 def _markdown_html(text:str, levels:int=2) -> str:
     "Markdown a stage wrote, as HTML, its headings `levels` deeper to sit inside a section."
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
-    return markdown2html_mistune(re.sub(r'^(#+)', lambda m: m.group(1) + '#' * levels, text, flags=re.M))
+    deeper = re.sub(r'^(#+)', lambda m: m.group(1) + '#' * levels, text, flags=re.M)
+    return markdown2html_mistune(deeper)
 
 def _intro_html() -> str:
     "The docs home page's opening (index.ipynb up to its first section) as HTML."
     nbs = source_notebooks_dir()
-    if not nbs or not (nbs/'index.ipynb').exists(): return _note("No nbs/index.ipynb here: the study's question is on the docs home page.")
-    text = '\n\n'.join(''.join(c['source']) for c in read_json(nbs/'index.ipynb')['cells'] if c['cell_type'] == 'markdown')
+    if not nbs or not (nbs/'index.ipynb').exists():
+        return _note("No nbs/index.ipynb here: the study's question is on the docs home page.")
+    cells = read_json(nbs/'index.ipynb')['cells']
+    text = '\n\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'markdown')
     return _markdown_html(re.sub(r'^# .*\n', '', text.split('\n## ')[0]), 0)
 
 def _data_html(results) -> str:
     "The splits of each dataset the study's runs name in results.csv's `dataset` column."
-    if not results or 'dataset' not in results[0]: return _note("results.csv names no datasets (no `dataset` column).")
+    if not results or 'dataset' not in results[0]:
+        return _note("results.csv names no datasets (no `dataset` column).")
     parts = []
     for name in sorted({str(r['dataset']) for r in results if r['dataset'] != ''}):
         meta_path = stage_dir('datasets')/name/'meta.json'
-        if not meta_path.exists(): parts.append(_note(f"Dataset {name}: no meta.json in {meta_path.parent}.")); continue
-        meta = read_json(meta_path); splits = meta.get('splits', {})
-        rows = [(k, *(v.get(c, '') for c in ('n_tunes', 'n_chars', 'n_tokens'))) for k, v in splits.items()]
+        if not meta_path.exists():
+            parts.append(_note(f"Dataset {name}: no meta.json in {meta_path.parent}."))
+            continue
+        meta = read_json(meta_path)
+        splits = meta.get('splits', {})
+        rows = [(k, *(v.get(c, '') for c in ('n_tunes', 'n_chars', 'n_tokens')))
+                for k, v in splits.items()]
         about = f"{meta.get('kind', '?')} tokens, vocabulary of {meta.get('vocab_size', '?')}"
-        parts.append(f"<h3>{html.escape(name)}</h3><p>{html.escape(about)}</p>" + table_html(rows, ('split', 'tunes', 'characters', 'tokens')))
+        parts.append(f"<h3>{html.escape(name)}</h3><p>{html.escape(about)}</p>"
+                     + table_html(rows, ('split', 'tunes', 'characters', 'tokens')))
     return ''.join(parts)
 
 # %% ../nbs/09_report.ipynb #5838f1df
 def _figure(src:str, caption:str, id:str='') -> str:
     id_attr = f' id="{id}"' if id else ''
-    return f'<figure><img src="{html.escape(src)}"{id_attr} alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+    caption = html.escape(caption)
+    return (f'<figure><img src="{html.escape(src)}"{id_attr} alt="{caption}">'
+            f'<figcaption>{caption}</figcaption></figure>')
 
 def _vocab_html() -> str:
     "The recorded vocabulary comparison (bench/vocab.json), if this checkout has it."
@@ -207,42 +256,61 @@ def _vocab_html() -> str:
     path = next((p for p in candidates if p.exists()), None)
     if path is None: return ''
     v = read_json(path)
-    return (f"<h3>Choosing the Phase 2 model: vocabularies at equal CPU time</h3><p>Each family trained for {v['cpu_seconds']:g} CPU seconds "
-            f"(one thread) on each BPE vocabulary; {v['n_samples']} samples each at temperature 1.0 (from <code>bench/vocab.json</code>, "
-            f"<code>symmusic.vocab.compare_vocabularies</code>).</p>" + _markdown_html(vocab_table(v)))
+    return ("<h3>Choosing the Phase 2 model: vocabularies at equal CPU time</h3>"
+            f"<p>Each family trained for {v['cpu_seconds']:g} CPU seconds (one thread) on each BPE "
+            f"vocabulary; {v['n_samples']} samples each at temperature 1.0 (from "
+            "<code>bench/vocab.json</code>, <code>symmusic.vocab.compare_vocabularies</code>).</p>"
+            + _markdown_html(vocab_table(v)))
 
 def _home_body(study:dict, name:str, pages:list[dict], gallery_counts:dict) -> str:
-    "The home page's HTML: question, study results read from its files, data, links and how to rebuild."
-    main = scaling_plot(study['plots'])
-    plot = _figure(f'plots/{main.name}', f'{main.name}, written by the study', 'scaling-plot') if main else _note("No scaling plot: the study wrote no plots.")
-    others = ''.join(_figure(f'plots/{p.name}', p.name) for p in study['plots'] if p != main)
+    "The home page's HTML: question, study results read from its files, data, links, how to rebuild."
+    main, md = scaling_plot(study['plots']), study['markdown']
+    plot = (_figure(f'plots/{main.name}', f'{main.name}, written by the study', 'scaling-plot')
+            if main else _note("No scaling plot: the study wrote no plots."))
     results = study['results']
-    results_html = table_html([list(r.values()) for r in results[:60]], list(results[0])) if results else _note("No results.csv, or it has no rows.")
-    results_html = _markdown_html(study['markdown']['results']) if 'results' in study['markdown'] else results_html
+    if 'results' in md: results_html = _markdown_html(md['results'])
+    elif results:
+        results_html = table_html([list(r.values()) for r in results[:60]], list(results[0]))
+    else: results_html = _note("No results.csv, or it has no rows.")
     def table_or_note(obj, what):
         if obj is None: return _note(f"No {what}.")
         return table_html(list(flatten(obj, max_items=8).items()))
-    validity_html = _markdown_html(study['markdown']['validity']) if 'validity' in study['markdown'] else table_or_note(study['validity'], 'validity.json')
+
+    if 'validity' in md: validity_html = _markdown_html(md['validity'])
+    else: validity_html = table_or_note(study['validity'], 'validity.json')
     validity_html += _vocab_html()
-    fits_html = ''.join(_markdown_html(study['markdown'][k]) for k in ('reading', 'fits') if k in study['markdown'])
-    if study['fits'] is not None: fits_html += f'<details><summary>Everything in fits.json</summary>{table_or_note(study["fits"], "fits.json")}</details>'
+    fits_html = ''.join(_markdown_html(md[k]) for k in ('reading', 'fits') if k in md)
+    if study['fits'] is not None:
+        fits_html += ('<details><summary>Everything in fits.json</summary>'
+                      f'{table_or_note(study["fits"], "fits.json")}</details>')
     fits_html = fits_html or _note("No fits.json.")
-    if 'learning_rates' in study['markdown']:
-        fits_html += '<h4>Learning rates, tuned per family and size</h4>' + _markdown_html(study['markdown']['learning_rates'])
-    frontier_plots = [p for p in study['plots'] if p.stem in ('frontier', 'isoflop') and p.suffix == '.png']
-    frontier_html = (f"<h3>The compute frontier</h3>{_markdown_html(study['markdown']['frontier'])}"
-                     + ''.join(_figure(f'plots/{p.name}', p.name) for p in frontier_plots)) if 'frontier' in study['markdown'] else ''
-    others = ''.join(_figure(f'plots/{p.name}', p.name) for p in study['plots'] if p != main and p.stem not in ('frontier', 'isoflop'))
+    if 'learning_rates' in md:
+        fits_html += ('<h4>Learning rates, tuned per family and size</h4>'
+                      + _markdown_html(md['learning_rates']))
+    frontier_plots = [p for p in study['plots']
+                      if p.stem in ('frontier', 'isoflop') and p.suffix == '.png']
+    frontier_html = ''
+    if 'frontier' in md:
+        frontier_html = (f"<h3>The compute frontier</h3>{_markdown_html(md['frontier'])}"
+                         + ''.join(_figure(f'plots/{p.name}', p.name) for p in frontier_plots))
+    others = ''.join(_figure(f'plots/{p.name}', p.name) for p in study['plots']
+                     if p != main and p.stem not in ('frontier', 'isoflop'))
     links = ''.join(f'<li><a href="{p["page"]}">{html.escape(p["title"])}</a></li>' for p in pages)
-    files = ', '.join(f'<a href="data/{n}">{n}</a>' for n in STUDY_FILES if (study['folder']/n).exists())
-    rebuild = f"make demo                        # rerun the demo study, then this report\nsymmusic_report --study {name}   # rebuild this report from studies/{name}"
-    return (f'{_intro_html()}<h2>Study <code>{html.escape(name)}</code></h2>{"".join(_note(n) for n in study["notes"])}'
+    files = ', '.join(f'<a href="data/{n}">{n}</a>' for n in STUDY_FILES
+                      if (study['folder']/n).exists())
+    rebuild = ("make demo                        # rerun the demo study, then this report\n"
+               f"symmusic_report --study {name}   # rebuild this report from studies/{name}")
+    gallery_link = (f'<li><a href="gallery.html">Gallery</a>: {gallery_counts["generated"]} '
+                    f'generated and {gallery_counts["real"]} real tunes</li>')
+    return (f'{_intro_html()}<h2>Study <code>{html.escape(name)}</code></h2>'
+            f'{"".join(_note(n) for n in study["notes"])}'
             f'<h3>Scaling</h3>{plot}<h3>Fits</h3>{fits_html}{frontier_html}'
             f'<h3>Validity of generated tunes</h3>{validity_html}'
             f'<h3>Results: one row per run</h3>{results_html}<h2>Data</h2>{_data_html(results)}'
             f'{"<h2>More plots</h2>" + others if others else ""}'
-            f'<h2>Pages</h2><ul><li><a href="gallery.html">Gallery</a>: {gallery_counts["generated"]} generated and {gallery_counts["real"]} real tunes</li>{links}</ul>'
-            f'<h2>Reproduce</h2><pre>{html.escape(rebuild)}</pre><p>The study\'s own files: {files or "none"}.</p>')
+            f'<h2>Pages</h2><ul>{gallery_link}{links}</ul>'
+            f'<h2>Reproduce</h2><pre>{html.escape(rebuild)}</pre>'
+            f'<p>The study\'s own files: {files or "none"}.</p>')
 
 # %% ../nbs/09_report.ipynb #af871938
 _CSS = """nav.symmusic{font:14px system-ui,sans-serif;padding:.5em 1em;background:#f3f3f3;border-bottom:1px solid #ddd;position:sticky;top:0;z-index:100} nav.symmusic a{margin-right:.9em}
@@ -254,12 +322,16 @@ pre{background:#f7f7f7;padding:.5em;overflow-x:auto;font-size:13px} section.tune
 """
 
 def _nav(pages:list[dict]) -> str:
-    links = [('index.html', 'Home'), ('gallery.html', 'Gallery'), *((p['page'], p['title']) for p in pages)]
-    return '<nav class="symmusic">' + ''.join(f'<a href="{href}">{html.escape(title)}</a>' for href, title in links) + '</nav>'
+    links = [('index.html', 'Home'), ('gallery.html', 'Gallery'),
+             *((p['page'], p['title']) for p in pages)]
+    anchors = ''.join(f'<a href="{href}">{html.escape(title)}</a>' for href, title in links)
+    return '<nav class="symmusic">' + anchors + '</nav>'
 
 def _page(title:str, body:str, nav:str) -> str:
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f'<link rel="stylesheet" href="style.css"></head>\n<body class="symmusic">{nav}<main><h1>{html.escape(title)}</h1>\n{body}\n</main></body></html>\n')
+    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<title>{html.escape(title)}</title><link rel="stylesheet" href="style.css"></head>\n'
+            f'<body class="symmusic">{nav}<main><h1>{html.escape(title)}</h1>\n{body}\n</main>'
+            '</body></html>\n')
 
 def _add_nav(path:Path, nav:str):
     "Give an nbconvert page the report's stylesheet and navigation bar."
@@ -270,28 +342,38 @@ def _add_nav(path:Path, nav:str):
 def _replace_folder(new:Path, old:Path):
     "Swap the finished folder `new` in at `old`."
     if old.exists():
-        trash = old.with_name(f'.{old.name}.old'); shutil.rmtree(trash, ignore_errors=True)
-        os.replace(old, trash); os.replace(new, old); shutil.rmtree(trash)
+        trash = old.with_name(f'.{old.name}.old')
+        shutil.rmtree(trash, ignore_errors=True)
+        os.replace(old, trash)
+        os.replace(new, old)
+        shutil.rmtree(trash)
     else: os.replace(new, old)
 
 def _manifest(study:dict, pages:list, entries:list, notes:list, seconds:float) -> dict:
     "What the build read, made and noted: report.json."
     main = scaling_plot(study['plots'])
-    return dict(study=str(study['folder']), built=time.strftime('%Y-%m-%d %H:%M:%S'), git_commit=git_commit(), pages=pages,
-                gallery=[(e.kind, e.name) for e in entries], scaling_plot=f'plots/{main.name}' if main else None,
-                notes=study['notes'] + notes, tools=tools_available(), seconds=round(seconds, 2))
+    return dict(study=str(study['folder']), built=time.strftime('%Y-%m-%d %H:%M:%S'),
+                git_commit=git_commit(), pages=pages, gallery=[(e.kind, e.name) for e in entries],
+                scaling_plot=f'plots/{main.name}' if main else None, notes=study['notes'] + notes,
+                tools=tools_available(), seconds=round(seconds, 2))
 
 def _check_out(out:Path):
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out/'report.json').exists())):
-        raise ValueError(f"out={str(out)!r} exists and is not a symmusic report (no report.json): give a new or empty folder")
+    foreign = out.is_dir() and any(out.iterdir()) and not (out/'report.json').exists()
+    if out.exists() and (not out.is_dir() or foreign):
+        raise ValueError(f"out={str(out)!r} exists and is not a symmusic report (no report.json): "
+                         "give a new or empty folder")
 
 # %% ../nbs/09_report.ipynb #ef1b5572
 def _gallery_summary(study:dict, notes:list[str]) -> str:
-    "What the gallery opens with: the validity and musical-measure tables, their plot, and the counts of the samples."
+    "What the gallery opens with: the validity and musical-measure tables, their plot, the counts."
     parts = [_note(n) for n in [order_note(study), *notes] if n]
-    if 'validity' in study['markdown']: parts.append('<details open><summary>Validity and test loss</summary>' + _markdown_html(study['markdown']['validity']) + '</details>')
+    if 'validity' in study['markdown']:
+        parts.append('<details open><summary>Validity and test loss</summary>'
+                     + _markdown_html(study['markdown']['validity']) + '</details>')
     else: parts.append(_note("No validity.md: the evaluate stage has not run."))
-    if (Path(study['folder'])/'plots'/'music_metrics.png').exists(): parts.append(_figure('plots/music_metrics.png', 'musical measures: samples beside real test tunes'))
+    if (Path(study['folder'])/'plots'/'music_metrics.png').exists():
+        parts.append(_figure('plots/music_metrics.png',
+                             'musical measures: samples beside real test tunes'))
     return '<h2>Before listening: the numbers</h2>' + ''.join(parts) + '<h2>The tunes</h2>'
 
 def build_report(study:str|Path='demo', # a study name under `studies/`, or a path to a study folder
@@ -299,12 +381,13 @@ def build_report(study:str|Path='demo', # a study name under `studies/`, or a pa
                  notebooks:str='*', # glob: which notebooks become pages
                  n_samples:int=8, n_real:int=4, # generated samples and real tunes in the gallery
                  n_audio:int=6, audio_seconds:float=20, # audio clips: how many, how long
-                 corpus:str|Path|None=None, # corpus folder for the real tunes (default: music21's tunes)
+                 corpus:str|Path|None=None, # corpus folder of the real tunes (default: music21's)
                 ) -> Path:
     "Build the static HTML report of `study` and return its folder; open its index.html."
     t0, folder = time.perf_counter(), study_folder(study)
     out = Path(out).resolve() if out else stage_dir('report')/folder.name
-    _check_out(out); out.parent.mkdir(parents=True, exist_ok=True)
+    _check_out(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}-'))
     try:
         study = read_study(folder)
@@ -315,41 +398,54 @@ def build_report(study:str|Path='demo', # a study name under `studies/`, or a pa
         for name in STUDY_FILES:
             if (folder/name).exists(): shutil.copy(folder/name, tmp/'data'/name)
         samples, sample_notes = study_samples(study, n_samples)
-        reals = study_real_tunes(study, n_real) if (folder/'real_test_tunes.json').exists() else real_tunes(n_real, corpus)
+        if (folder/'real_test_tunes.json').exists(): reals = study_real_tunes(study, n_real)
+        else: reals = real_tunes(n_real, corpus)
         nav, name = _nav(pages), folder.name
-        gallery = gallery_html(samples + reals, tmp, n_audio, audio_seconds, _gallery_summary(study, sample_notes))
+        gallery = gallery_html(samples + reals, tmp, n_audio, audio_seconds,
+                               _gallery_summary(study, sample_notes))
         atomic_write(tmp/'gallery.html', _page(f'Gallery: study {name}', gallery, nav))
-        home = _home_body(study, name, pages, {'generated': len(samples), 'real': len(reals)}) + ''.join(map(_note, page_notes))
+        counts = {'generated': len(samples), 'real': len(reals)}
+        home = _home_body(study, name, pages, counts) + ''.join(map(_note, page_notes))
         atomic_write(tmp/'index.html', _page(f'symmusic report: study {name}', home, nav))
         atomic_write(tmp/'style.css', _CSS)
         for p in pages: _add_nav(tmp/p['page'], nav)
-        write_json(tmp/'report.json', _manifest(study, pages, samples + reals, sample_notes + page_notes, time.perf_counter() - t0))
+        manifest = _manifest(study, pages, samples + reals, sample_notes + page_notes,
+                             time.perf_counter() - t0)
+        write_json(tmp/'report.json', manifest)
         _replace_folder(tmp, out)
-    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return out
 
 # %% ../nbs/09_report.ipynb #5c194d0e
-_TRACEBACK = 'Traceback (most recent ' + 'call last)'  # in two parts, so this notebook's own page does not contain it
+# in two parts, so this notebook's own page does not contain it
+_TRACEBACK = 'Traceback (most recent ' + 'call last)'
 
 class _Links(HTMLParser):
     "The local references (img/audio/source src, a href) and the text of a page."
     def __init__(self):
-        super().__init__(); self.refs, self.text = [], []
+        super().__init__()
+        self.refs, self.text = [], []
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        ref = a.get('src') if tag in ('img', 'audio', 'source') else a.get('href') if tag == 'a' else None
-        if ref and not urlparse(ref).scheme and not ref.startswith('#'): self.refs.append((tag, ref))
+        if tag in ('img', 'audio', 'source'): ref = a.get('src')
+        else: ref = a.get('href') if tag == 'a' else None
+        if ref and not urlparse(ref).scheme and not ref.startswith('#'):
+            self.refs.append((tag, ref))
     def handle_data(self, data): self.text.append(data)
 
 def page_problems(page:Path, # an HTML file of the report
-                  text:str|None=None, # its HTML (default: read from the file; pass a browser's DOM to check that)
+                  text:str|None=None, # its HTML (default: the file's; pass a browser's DOM to check it)
                  ) -> list[str]:
-    "What is wrong with a report page: references to files missing or outside the report, and Python errors shown."
-    links = _Links(); links.feed(text if text is not None else page.read_text())
+    "What is wrong with a report page: references missing or outside the report, Python errors shown."
+    links = _Links()
+    links.feed(text if text is not None else page.read_text())
     root, problems = page.parent.resolve(), []
     for tag, ref in links.refs:
         target = (page.parent/unquote(urlparse(ref).path)).resolve()
-        if not target.exists() or root not in (target, *target.parents): problems.append(f"{page.name}: <{tag}> {ref} is missing or outside the report")
+        if not target.exists() or root not in (target, *target.parents):
+            problems.append(f"{page.name}: <{tag}> {ref} is missing or outside the report")
     if _TRACEBACK in ''.join(links.text): problems.append(f"{page.name} shows a Python traceback")
     return problems
 
@@ -359,33 +455,39 @@ def symmusic_report(study:str='demo', # a study name under studies/, or a path t
                     out:str=None, # the report folder (default: report/<study>)
                     notebooks:str='*', # glob: which notebooks become pages
                    ):
-    "Build the static HTML report of a study, print what it could not show (to stderr), then the path of its index.html."
+    "Build a study's static HTML report, print what it could not show (stderr), then its index.html."
     report = build_report(study, out, notebooks)
     for note in read_json(report/'report.json')['notes']: print(f'note: {note}', file=sys.stderr)
     print(report/'index.html')
 
 # %% ../nbs/09_report.ipynb #314f64bb
 def _headless(args:list, profile:Path, timeout:float=120) -> ToolResult:
-    return run_tool([find_browser(), '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-                     '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                     f'--user-data-dir={profile}', *args], timeout=timeout)
+    return run_tool([
+        find_browser(), '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+        '--no-first-run', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', f'--user-data-dir={profile}', *args
+    ], timeout=timeout)
 
 # %% ../nbs/09_report.ipynb #888ea9c3
 def browser_check(report:Path, # a report folder
-                  screenshots:tuple=('index.html', 'gallery.html'), # pages to photograph into `report/screenshots/`
+                  screenshots:tuple=('index.html', 'gallery.html'), # pages to photograph (screenshots/)
                  ) -> dict:
-    "Open every page of `report` in headless Chromium; return the problems found and the screenshots taken."
+    "Open every page of `report` in headless Chromium: the problems found and the screenshots taken."
     report, problems, shots = Path(report).resolve(), [], []
     with tempfile.TemporaryDirectory() as profile:
         for page in sorted(report.glob('*.html')):
             r = _headless(['--dump-dom', page.as_uri()], Path(profile))
-            if not r.ok or '<body' not in r.stdout: problems.append(f"{page.name} did not load: {r.stderr.strip()[-300:]}"); continue
+            if not r.ok or '<body' not in r.stdout:
+                problems.append(f"{page.name} did not load: {r.stderr.strip()[-300:]}")
+                continue
             problems += page_problems(page, r.stdout)
-            if page.name == 'index.html' and 'id="scaling-plot"' not in r.stdout: problems.append("index.html shows no scaling plot")
+            if page.name == 'index.html' and 'id="scaling-plot"' not in r.stdout:
+                problems.append("index.html shows no scaling plot")
         (report/'screenshots').mkdir(exist_ok=True)
         for name in screenshots:
             shot = report/'screenshots'/f'{Path(name).stem}.png'
-            _headless([f'--screenshot={shot}', '--window-size=1280,2000', (report/name).as_uri()], Path(profile))
+            page_uri = (report/name).as_uri()
+            _headless([f'--screenshot={shot}', '--window-size=1280,2000', page_uri], Path(profile))
             if shot.exists(): shots.append(shot)
             else: problems.append(f"no screenshot of {name}")
     return dict(pages=len(list(report.glob('*.html'))), problems=problems, screenshots=shots)

@@ -16,6 +16,7 @@ from .models import SIZES
 from .tokenize import dataset_meta, prepare_dataset
 from .train import TrainConfig, epochs_error, resolve_data, run_differences
 from .fits import *
+from .reading import *
 from .frontier import analyze_frontier
 
 # %% auto #0

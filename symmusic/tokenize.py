@@ -16,7 +16,8 @@ from tqdm.auto import tqdm
 from .core import *
 from .device import machine_info
 from .convert import iter_tunes
-from .clean import EOT, SPLITS, clean_tunes, find_corpus, phase_params, resolve_gzip_threshold
+from .clean import (EOT, SPLITS, clean_tunes, find_corpus, phase_params,
+                            resolve_gzip_threshold)
 from .dedup import duplicate_groups, lakh_song_keys, lakh_tune_song_keys, shingle_sample
 
 # %% auto #0
@@ -44,12 +45,14 @@ class CharTokenizer:
     "Characters to ids: `<unk>` (0), `<|endoftext|>` (1), then the vocabulary."
     kind, unk_id, eot_id = 'char', 0, 1
     def __init__(self, itos:list[str]): # token strings by id, starting with `SPECIALS`
-        if tuple(itos[:2]) != SPECIALS or len(set(itos)) != len(itos) or any(len(c) != 1 for c in itos[2:]):
+        if (tuple(itos[:2]) != SPECIALS or len(set(itos)) != len(itos)
+                or any(len(c) != 1 for c in itos[2:])):
             raise ValueError(f"itos must start with {SPECIALS} followed by distinct single characters")
         self.itos, self.vocab_size = list(itos), len(itos)
         self.stoi = {c: i for i, c in enumerate(self.itos)}
         points = np.array([ord(c) for c in self.itos[2:]], dtype=np.int64)
-        self._table = np.zeros(points.max(initial=0) + 2, dtype=np.int32)  # the last slot: beyond the table, unknown
+        # the last slot: beyond the table, unknown
+        self._table = np.zeros(points.max(initial=0) + 2, dtype=np.int32)
         self._table[points] = np.arange(2, self.vocab_size)
 
     @classmethod
@@ -88,21 +91,26 @@ class BPETokenizer:
         return cls(Tokenizer.from_file(str(path)))
     def save(self, path:str|Path): atomic_write(path, self.tokenizer.to_str())
     def encode(self, text:str) -> list[int]: return self.tokenizer.encode(text).ids
-    def encode_array(self, text:str) -> np.ndarray: return np.array(self.encode(text), dtype=np.int32)
-    def encode_batch(self, texts:list[str]) -> list[list[int]]: return [e.ids for e in self.tokenizer.encode_batch(texts)]
-    def decode(self, ids) -> str: return self.tokenizer.decode([int(i) for i in ids], skip_special_tokens=False)
+    def encode_array(self, text:str) -> np.ndarray:
+        return np.array(self.encode(text), dtype=np.int32)
+    def encode_batch(self, texts:list[str]) -> list[list[int]]:
+        return [e.ids for e in self.tokenizer.encode_batch(texts)]
+    def decode(self, ids) -> str:
+        return self.tokenizer.decode([int(i) for i in ids], skip_special_tokens=False)
 
 # %% ../nbs/03_tokenize.ipynb #b8e12f3d
 def _bpe_pipeline():
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(r'[^|\n]+[|\n]*|[|\n]+'), 'isolated'),
-                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r'[^|\n]+[|\n]*|[|\n]+'), 'isolated'),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    ])
     tok.decoder = decoders.ByteLevel()
     return tok
 
 def _without_specials(texts:Iterable[str]) -> Iterator[str]:
-    "The pieces of each text between `<|endoftext|>` markers, so the marker's own characters never take part in a merge."
+    "The pieces of each text between `<|endoftext|>` markers, so the marker's characters never merge."
     for text in texts: yield from (piece for piece in text.split(EOT) if piece)
 
 def train_bpe(texts:Iterable[str], # the train split's tune texts, streamed
@@ -111,27 +119,36 @@ def train_bpe(texts:Iterable[str], # the train split's tune texts, streamed
              ) -> BPETokenizer:
     "A byte-level BPE tokenizer trained on `texts`, with `<|endoftext|>` as one special token."
     from tokenizers import pre_tokenizers, trainers
-    if not 257 <= vocab_size < 65536: raise ValueError(f"vocab_size={vocab_size} must be in [257, 65535] (256 bytes, <|endoftext|>, and ids that fit uint16)")
+    if not 257 <= vocab_size < 65536:
+        raise ValueError(f"vocab_size={vocab_size} must be in [257, 65535] "
+                         "(256 bytes, <|endoftext|>, and ids that fit uint16)")
     tok = _bpe_pipeline()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=[EOT],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                  special_tokens=[EOT], show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(_without_specials(texts), trainer)
     return BPETokenizer(tok)
 
 # %% ../nbs/03_tokenize.ipynb #2943d4e9
-def _write_clean_splits(corpus:Path, params:dict, work:Path, progress:bool, groups:dict|None=None) -> dict:
+def _write_clean_splits(corpus:Path, params:dict, work:Path, progress:bool,
+                        groups:dict|None=None) -> dict:
     "Clean the corpus into `work/<split>.jsonl` (one tune text per line); counts per split."
     counts = {s: dict(n_tunes=0, n_pieces=0, n_chars=0) for s in SPLITS}
     train_chars, skipped, last_id = Counter(), Counter(), {}
     n_total = read_json(corpus/'corpus.json').get('n_tunes')
     files = {s: open(work/f'{s}.jsonl', 'w') for s in SPLITS}
     try:
-        tunes = tqdm(iter_tunes(corpus), total=n_total, desc='clean', disable=not progress, mininterval=1)
+        tunes = tqdm(iter_tunes(corpus), total=n_total, desc='clean', disable=not progress,
+                     mininterval=1)
         for split, tune_id, abc in clean_tunes(tunes, params, skipped, groups):
             text = tune_text(abc)
             files[split].write(json.dumps(text, ensure_ascii=False) + '\n')
-            c = counts[split]; c['n_pieces'] += 1; c['n_chars'] += count_chars(text)
-            if last_id.get(split) != tune_id: c['n_tunes'] += 1; last_id[split] = tune_id
+            c = counts[split]
+            c['n_pieces'] += 1
+            c['n_chars'] += count_chars(text)
+            if last_id.get(split) != tune_id:
+                c['n_tunes'] += 1
+                last_id[split] = tune_id
             if split == 'train': train_chars.update(abc)
     finally:
         for f in files.values(): f.close()
@@ -142,22 +159,27 @@ def _split_texts(path:Path) -> Iterator[str]:
         for line in f: yield json.loads(line)
 
 # %% ../nbs/03_tokenize.ipynb #8f599af7
-def _encode_split(tokenizer, texts:Iterator[str], out:Path, progress:bool, total:int|None=None, batch:int=2000) -> dict:
+def _encode_split(tokenizer, texts:Iterator[str], out:Path, progress:bool,
+                  total:int|None=None, batch:int=2000) -> dict:
     "Encode a split's texts into `out` (uint16), atomically; token and unknown counts."
     tmp, n_tokens, n_unk, unseen = out.with_name(f'.{out.name}.tmp'), 0, 0, Counter()
     with open(tmp, 'wb') as f:
         chunk = []
-        for text in tqdm(texts, desc=f'encode {out.stem}', total=total, disable=not progress, mininterval=1):
+        for text in tqdm(texts, desc=f'encode {out.stem}', total=total, disable=not progress,
+                         mininterval=1):
             chunk.append(text)
             if len(chunk) < batch: continue
-            n_tokens, n_unk = _write_chunk(tokenizer, chunk, f, n_tokens, n_unk, unseen); chunk = []
+            n_tokens, n_unk = _write_chunk(tokenizer, chunk, f, n_tokens, n_unk, unseen)
+            chunk = []
         if chunk: n_tokens, n_unk = _write_chunk(tokenizer, chunk, f, n_tokens, n_unk, unseen)
-        f.flush(); os.fsync(f.fileno())
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, out)
     return dict(n_tokens=n_tokens, n_unk=n_unk, unseen_chars=dict(unseen.most_common(50)))
 
 def _write_chunk(tokenizer, chunk, f, n_tokens, n_unk, unseen):
-    ids = tokenizer.encode_array(''.join(chunk)) if tokenizer.kind == 'char' else np.concatenate([np.array(i, dtype=np.int32) for i in tokenizer.encode_batch(chunk)])
+    if tokenizer.kind == 'char': ids = tokenizer.encode_array(''.join(chunk))
+    else: ids = np.concatenate([np.array(i, dtype=np.int32) for i in tokenizer.encode_batch(chunk)])
     f.write(ids.astype(np.uint16).tobytes())
     if tokenizer.kind == 'char' and (ids == tokenizer.unk_id).any():
         n_unk += int((ids == tokenizer.unk_id).sum())
@@ -168,15 +190,18 @@ def _write_chunk(tokenizer, chunk, f, n_tokens, n_unk, unseen):
 def _check_splits(counts:dict, skipped:dict, n_read:int|None, corpus:Path, fractions):
     usable = sum(c['n_tunes'] for c in counts.values())
     if usable == 0:
-        raise ValueError(f"corpus {corpus} gave no usable tune ({n_read} read; skipped by reason: {skipped}); nothing to write")
+        raise ValueError(f"corpus {corpus} gave no usable tune ({n_read} read; skipped by "
+                         f"reason: {skipped}); nothing to write")
     empty = [s for s in SPLITS if counts[s]['n_tunes'] == 0]
     if empty:
-        raise ValueError(f"split(s) {empty} got no tune: corpus {corpus} has only {usable} usable tunes for fractions {fractions}; "
+        raise ValueError(f"split(s) {empty} got no tune: corpus {corpus} has only {usable} "
+                         f"usable tunes for fractions {fractions}; "
                          "use a larger corpus or larger val/test fractions")
 
 # %% ../nbs/03_tokenize.ipynb #5ce71a5f
 def _default_name(source:str|Path, phase:int) -> str:
-    return f"{Path(str(source).rstrip('/')).name}-{'char' if phase == 1 else 'bpe'}"  # 'music21' or a folder's name
+    # 'music21' or a folder's name
+    return f"{Path(str(source).rstrip('/')).name}-{'char' if phase == 1 else 'bpe'}"
 
 def _build_tokenizer(phase:int, work:Path, stats:dict, vocab_size:int):
     if phase == 1: tokenizer = CharTokenizer.from_counts(stats['train_chars'])
@@ -186,71 +211,92 @@ def _build_tokenizer(phase:int, work:Path, stats:dict, vocab_size:int):
     return tokenizer
 
 # %% ../nbs/03_tokenize.ipynb #19f7e6b5
-DATASET_VERSION = 3  # 2: splits by duplicate group, BPE merges never span <|endoftext|>; 3: misused I: lines dropped
+# 2: splits by duplicate group, BPE merges never span <|endoftext|>; 3: misused I: lines dropped
+DATASET_VERSION = 3
 
 def _is_current(out:Path) -> bool:
     "Whether a finished dataset was written by this version of the rules; an older one is rebuilt."
     return read_json(out/'meta.json')['params'].get('dataset_version', 1) == DATASET_VERSION
+
 def _check_finished(out:Path, asked:dict) -> Path:
     made = read_json(out/'meta.json')['params']
     norm = lambda v: list(v) if isinstance(v, tuple) else v
-    differ = {k: (made.get(k), v) for k, v in asked.items() if v is not None and norm(made.get(k)) != norm(v)}  # None: the default
-    if differ: raise ValueError(f"dataset {out} exists with other parameters (made, asked): {differ}; pass force=True or another name")
+    differ = {k: (made.get(k), v) for k, v in asked.items()
+              if v is not None and norm(made.get(k)) != norm(v)}  # None: the default
+    if differ:
+        raise ValueError(f"dataset {out} exists with other parameters (made, asked): {differ}; "
+                         "pass force=True or another name")
     return out
 
 # %% ../nbs/03_tokenize.ipynb #4af8cc22
 def corpus_duplicate_groups(corpus:Path, # a finished corpus folder
-                            threshold:float|None, # near-duplicate containment (None: identical bodies only)
+                            threshold:float|None, # near-duplicate containment (None: identical only)
                            ) -> tuple[dict, dict]:
-    "`dedup.duplicate_groups` of a corpus, with Lakh's song metadata for an 'lmd' corpus and sampling sized to the corpus."
+    "`dedup.duplicate_groups` of a corpus, with Lakh's song metadata for 'lmd', sampling sized to it."
     info = read_json(corpus/'corpus.json')
-    song_keys = lakh_tune_song_keys(iter_tunes(corpus), lakh_song_keys()) if info.get('source') == 'lmd' else None
-    return duplicate_groups(iter_tunes(corpus), threshold, song_keys, shingle_sample(info.get('n_chars', 0)))
+    is_lakh = info.get('source') == 'lmd'
+    song_keys = lakh_tune_song_keys(iter_tunes(corpus), lakh_song_keys()) if is_lakh else None
+    return duplicate_groups(iter_tunes(corpus), threshold, song_keys,
+                            shingle_sample(info.get('n_chars', 0)))
 
 # %% ../nbs/03_tokenize.ipynb #124a10cc
-def prepare_dataset(phase:int=1, # 1: characters (scaling study); 2: BPE, gzip filter, silence trim, long tunes cut
-                    source:str='music21', # a corpus source for `build_corpus`, or a finished corpus folder
-                    name:str|None=None, # dataset folder name under `datasets/` (default f'{source}-char' / f'{source}-bpe')
+def prepare_dataset(phase:int=1, # 1: characters (scaling study); 2: BPE, gzip filter, trim, cut
+                    source:str='music21', # a `build_corpus` source, or a finished corpus folder
+                    name:str|None=None, # under `datasets/` (default `<source>-char` or `-bpe`)
                     force:bool=False, # rebuild even if finished
                     vocab_size:int=4096, # BPE vocabulary (phase 2)
                     progress:bool=True, # show progress bars
                     **params, # cleaning parameters, see `clean.PHASE_PARAMS`
                    ) -> Path:
-    "Clean, split and tokenize a corpus into `datasets/<name>/` (bins, meta.json, tokenizer.json); returns the folder."
+    "Clean, split and tokenize a corpus into `datasets/<name>/` (bins, meta.json, tokenizer.json)."
     out = stage_path('datasets', name or _default_name(source, phase))
-    asked = dict(phase=phase, dataset_version=DATASET_VERSION, **params, **({'vocab_size': vocab_size} if phase == 2 else {}))
-    if (out/'meta.json').exists() and not force and _is_current(out): return _check_finished(out, asked)
+    asked = dict(phase=phase, dataset_version=DATASET_VERSION, **params,
+                 **({'vocab_size': vocab_size} if phase == 2 else {}))
+    if (out/'meta.json').exists() and not force and _is_current(out):
+        return _check_finished(out, asked)
     t0, p, corpus = time.time(), phase_params(phase, **params), find_corpus(source)
-    if phase == 2: p['gzip_threshold'] = resolve_gzip_threshold(corpus, p['gzip_threshold'], p['gzip_percentile'])
-    work = out/'.work'; shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
+    if phase == 2:
+        p['gzip_threshold'] = resolve_gzip_threshold(corpus, p['gzip_threshold'], p['gzip_percentile'])
+    work = out/'.work'
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     (out/'meta.json').unlink(missing_ok=True)  # unfinished from here on
     corpus_info = read_json(corpus/'corpus.json')
     groups, duplicates = corpus_duplicate_groups(corpus, p['near_dup_threshold'])
     stats = {**_write_clean_splits(corpus, p, work, progress, groups), 'duplicates': duplicates}
-    _check_splits(stats['splits'], stats['skipped'], corpus_info.get('n_tunes'), corpus, p['fractions'])
+    _check_splits(stats['splits'], stats['skipped'], corpus_info.get('n_tunes'), corpus,
+                  p['fractions'])
     tokenizer = _build_tokenizer(phase, work, stats, vocab_size)
     if phase == 2: tokenizer.save(out/'tokenizer.json')
-    encoded = {s: _encode_split(tokenizer, _split_texts(work/f'{s}.jsonl'), out/f'{s}.bin', progress, stats['splits'][s]['n_pieces'])
+    encoded = {s: _encode_split(tokenizer, _split_texts(work/f'{s}.jsonl'), out/f'{s}.bin',
+                                progress, stats['splits'][s]['n_pieces'])
                for s in SPLITS}
     shutil.rmtree(work)
-    write_json(out/'meta.json', _meta(tokenizer, phase, stats, encoded, corpus, corpus_info,
-                                      dict(phase=phase, source=str(source), vocab_size=vocab_size if phase == 2 else None, dataset_version=DATASET_VERSION, **p), time.time() - t0))
+    made = dict(phase=phase, source=str(source), vocab_size=vocab_size if phase == 2 else None,
+                dataset_version=DATASET_VERSION, **p)
+    meta = _meta(tokenizer, phase, stats, encoded, corpus, corpus_info, made, time.time() - t0)
+    write_json(out/'meta.json', meta)
     return out
 
 # %% ../nbs/03_tokenize.ipynb #d6db1243
 def _meta(tokenizer, phase, stats, encoded, corpus, corpus_info, params, seconds) -> dict:
     import tokenizers
-    splits = {s: {**stats['splits'][s], 'n_tokens': encoded[s]['n_tokens'], 'n_unk': encoded[s]['n_unk']} for s in SPLITS}
+    splits = {s: {**stats['splits'][s], **{k: encoded[s][k] for k in ('n_tokens', 'n_unk')}}
+              for s in SPLITS}
+    rule = ("n_chars counts each <|endoftext|> as one character; every tune is followed by "
+            "'\\n<|endoftext|>\\n'")
     return dict(
-        kind=tokenizer.kind, vocab_size=tokenizer.vocab_size, eot_id=tokenizer.eot_id, unk_id=tokenizer.unk_id,
-        dtype='uint16', delimiter=DELIMITER, splits=splits,
+        kind=tokenizer.kind, vocab_size=tokenizer.vocab_size, eot_id=tokenizer.eot_id,
+        unk_id=tokenizer.unk_id, dtype='uint16', delimiter=DELIMITER, splits=splits,
         chars_per_token={s: splits[s]['n_chars'] / max(splits[s]['n_tokens'], 1) for s in SPLITS},
-        char_count_rule="n_chars counts each <|endoftext|> as one character; every tune is followed by '\\n<|endoftext|>\\n'",
-        skipped=stats['skipped'], duplicates=stats['duplicates'], unseen_chars={s: encoded[s]['unseen_chars'] for s in SPLITS if encoded[s]['unseen_chars']},
-        corpus=dict(name=corpus.name, n_tunes=corpus_info.get('n_tunes'), tunes_sha256=corpus_info.get('tunes_sha256')),
+        char_count_rule=rule, skipped=stats['skipped'], duplicates=stats['duplicates'],
+        unseen_chars={s: encoded[s]['unseen_chars'] for s in SPLITS if encoded[s]['unseen_chars']},
+        corpus=dict(name=corpus.name, n_tunes=corpus_info.get('n_tunes'),
+                    tunes_sha256=corpus_info.get('tunes_sha256')),
         params=params, itos=tokenizer.itos if tokenizer.kind == 'char' else None,
         tokenizer_file='tokenizer.json' if tokenizer.kind == 'bpe' else None,
-        versions=dict(numpy=np.__version__, tokenizers=tokenizers.__version__), git_commit=git_commit(),
+        versions=dict(numpy=np.__version__, tokenizers=tokenizers.__version__),
+        git_commit=git_commit(),
         created=datetime.now(timezone.utc).isoformat(timespec='seconds'), seconds=round(seconds, 2))
 
 # %% ../nbs/03_tokenize.ipynb #51cc4e63
@@ -269,33 +315,36 @@ def load_tokenizer(dataset:str|Path # a dataset folder, or a name under `dataset
     if meta['kind'] == 'bpe':
         folder = stage_path('datasets', dataset, ('meta.json',))
         return BPETokenizer.from_file(folder/meta['tokenizer_file'])
-    raise ValueError(f"dataset {dataset}: tokenizer kind {meta['kind']!r} unknown; expected 'char' or 'bpe'")
+    raise ValueError(f"dataset {dataset}: tokenizer kind {meta['kind']!r} unknown; "
+                     "expected 'char' or 'bpe'")
 
 # %% ../nbs/03_tokenize.ipynb #6ee0b9e3
 def dataset_summary(dataset:str|Path # a dataset folder, or a name under `datasets/`
                    ) -> list[dict]:
-    "One row per split and a total: tunes, pieces, characters, tokens, unknown tokens, characters per token."
-    meta = dataset_meta(dataset)
-    rows = [dict(split=s, **{k: meta['splits'][s][k] for k in ('n_tunes', 'n_pieces', 'n_chars', 'n_tokens', 'n_unk')},
-                 chars_per_token=meta['chars_per_token'][s]) for s in SPLITS]
-    total = {k: sum(r[k] for r in rows) for k in ('n_tunes', 'n_pieces', 'n_chars', 'n_tokens', 'n_unk')}
-    return rows + [dict(split='total', **total, chars_per_token=total['n_chars'] / max(total['n_tokens'], 1))]
+    "One row per split and a total: tunes, pieces, characters, tokens, unknowns, characters per token."
+    meta, keys = dataset_meta(dataset), ('n_tunes', 'n_pieces', 'n_chars', 'n_tokens', 'n_unk')
+    rows = [dict(split=s, **{k: meta['splits'][s][k] for k in keys},
+                 chars_per_token=meta['chars_per_token'][s])
+            for s in SPLITS]
+    total = {k: sum(r[k] for r in rows) for k in keys}
+    total['chars_per_token'] = total['n_chars'] / max(total['n_tokens'], 1)
+    return rows + [dict(split='total', **total)]
 
 # %% ../nbs/03_tokenize.ipynb #0ec01097
 @console_script
 def symmusic_prepare(source:str='music21', # 'music21', 'music21-scores', 'lmd', a folder or corpus
                      phase:int=1, # 1: characters (scaling study); 2: BPE, gzip filter, trimmed, cut
-                     name:str=None, # dataset folder name under datasets/ (default: <source>-char or <source>-bpe)
+                     name:str=None, # folder under datasets/ (default: <source>-char or -bpe)
                      force:bool=False, # rebuild even if finished
                      vocab_size:int=4096, # BPE vocabulary (phase 2)
-                     fractions:str='0.98,0.01,0.01', # train,val,test fractions of the split by duplicate group
+                     fractions:str='0.98,0.01,0.01', # train,val,test shares, by duplicate group
                      split_seed:int=0, # seed of the split assignment
                      gzip_threshold:float=None, # phase 2: a fixed gzip ratio threshold, or measured
-                     gzip_percentile:float=1.0, # phase 2: percentile of the corpus's ratios used as threshold
+                     gzip_percentile:float=1.0, # phase 2: percentile of corpus ratios as threshold
                      max_tune_chars:int=3000, # phase 2: tunes longer than this are cut into pieces
                      no_trim:bool=False, # phase 2: keep leading rests
                     ):
-    "Clean, split and tokenize a corpus into a dataset folder (train/val/test .bin, meta.json, tokenizer.json)."
+    "Clean, split and tokenize a corpus into a dataset (.bin splits, meta.json, tokenizer.json)."
     params = dict(fractions=tuple(float(f) for f in fractions.split(',')), split_seed=split_seed)
     if phase == 2:
         params.update(gzip_threshold=gzip_threshold, gzip_percentile=gzip_percentile,
@@ -307,21 +356,31 @@ def symmusic_prepare(source:str='music21', # 'music21', 'music21-scores', 'lmd',
 
 # %% ../nbs/03_tokenize.ipynb #962f7e0f
 def _time_phase(phase:int, corpus:Path, mb:float, tmp:Path) -> dict:
-    t0 = time.perf_counter(); path = prepare_dataset(phase, corpus, tmp/f'phase{phase}', force=True, progress=False); total = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    path = prepare_dataset(phase, corpus, tmp/f'phase{phase}', force=True, progress=False)
+    total = time.perf_counter() - t0
     meta = dataset_meta(path)
-    t0 = time.perf_counter(); texts = [tune_text(abc) for *_, abc in clean_tunes(iter_tunes(corpus), meta['params'])]; clean = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    texts = [tune_text(abc) for *_, abc in clean_tunes(iter_tunes(corpus), meta['params'])]
+    clean = time.perf_counter() - t0
     tokenizer, text = load_tokenizer(path), ''.join(texts)
-    t0 = time.perf_counter(); tokenizer.encode_array(text) if phase == 1 else tokenizer.encode_batch(texts); encode = time.perf_counter() - t0
-    return dict(phase=phase, kind=meta['kind'], vocab_size=meta['vocab_size'], n_tokens=sum(s['n_tokens'] for s in meta['splits'].values()),
-                clean_s=round(clean, 3), encode_s=round(encode, 3), prepare_s=round(total, 3), clean_mb_s=round(mb / clean, 2),
-                encode_mb_s=round(len(text.encode()) / 1e6 / encode, 2), clean_encode_mb_s=round(mb / (clean + encode), 2),
-                prepare_mb_s=round(mb / total, 2))
+    t0 = time.perf_counter()
+    tokenizer.encode_array(text) if phase == 1 else tokenizer.encode_batch(texts)
+    encode = time.perf_counter() - t0
+    return dict(phase=phase, kind=meta['kind'], vocab_size=meta['vocab_size'],
+                n_tokens=sum(s['n_tokens'] for s in meta['splits'].values()),
+                clean_s=round(clean, 3), encode_s=round(encode, 3), prepare_s=round(total, 3),
+                clean_mb_s=round(mb / clean, 2),
+                encode_mb_s=round(len(text.encode()) / 1e6 / encode, 2),
+                clean_encode_mb_s=round(mb / (clean + encode), 2), prepare_mb_s=round(mb / total, 2))
 
 def benchmark_prepare(source:str='music21', # a corpus source or folder
                      ) -> Path:
     "Time cleaning and encoding for both phases on a corpus; writes bench/prepare.json."
     corpus = find_corpus(source)
     mb = sum(len(t.abc.encode()) for t in iter_tunes(corpus)) / 1e6
-    with tempfile.TemporaryDirectory() as tmp: phases = [_time_phase(p, corpus, mb, Path(tmp)) for p in (1, 2)]
-    return write_json(stage_dir('bench')/'prepare.json', dict(benchmark='prepare', machine=machine_info('cpu'),
-                      corpus=corpus.name, corpus_mb=round(mb, 3), phases=phases))
+    with tempfile.TemporaryDirectory() as tmp:
+        phases = [_time_phase(p, corpus, mb, Path(tmp)) for p in (1, 2)]
+    return write_json(stage_dir('bench')/'prepare.json',
+                      dict(benchmark='prepare', machine=machine_info('cpu'), corpus=corpus.name,
+                           corpus_mb=round(mb, 3), phases=phases))

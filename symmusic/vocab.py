@@ -27,25 +27,32 @@ VOCAB_SIZES = (257, 512, 1024, 2048, 4096)
 def vocab_dataset(vocab_size:int, # BPE vocabulary, 257 to 65535
                   source:str='music21', # the corpus
                  ) -> Path:
-    "The Phase 2 dataset with a BPE vocabulary of `vocab_size` (built on first use): `<source>-bpe<V>`, or `<source>-bpe` for 4096."
+    "The Phase 2 dataset of BPE vocabulary `vocab_size`, built on first use: `<source>-bpe<V>`."
     name = f'{source}-bpe' if vocab_size == 4096 else f'{source}-bpe{vocab_size}'
+    # `<source>-bpe` for the default 4096
     return prepare_dataset(phase=2, source=source, name=name, vocab_size=vocab_size, progress=False)
 
 # %% ../nbs/08b_vocab.ipynb #31d61671
 def cpu_tokens_per_second(arch:str, size:str, vocab_size:int, # the model
-                          batch_size:int=16, block_size:int=256, steps:int=4, dtype:str='auto') -> float:
+                          batch_size:int=16, block_size:int=256, steps:int=4,
+                          dtype:str='auto') -> float:
     "Training tokens per CPU second of one model on one thread (the best of `steps` timed steps)."
-    dev = torch.device('cpu'); dt = resolve_dtype(dtype, dev)
-    threads = torch.get_num_threads(); torch.set_num_threads(1)
+    dev = torch.device('cpu')
+    dt = resolve_dtype(dtype, dev)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
-        seed_everything(0); model = make_model(arch, size, vocab_size, block_size=block_size)
+        seed_everything(0)
+        model = make_model(arch, size, vocab_size, block_size=block_size)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
         xb, yb = (torch.randint(vocab_size, (batch_size, block_size)) for _ in 'xy')
         best = math.inf
         for step in range(steps + 1):  # the first step warms up
             t0 = time.process_time()
             with autocast(dev, dt): loss = model(xb, yb)[1]
-            loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
             if step: best = min(best, time.process_time() - t0)
     finally: torch.set_num_threads(threads)
     return batch_size * block_size / best
@@ -54,78 +61,97 @@ def cpu_tokens_per_second(arch:str, size:str, vocab_size:int, # the model
 def train_for_cpu_seconds(arch:str, size:str, data:str|Path, # model and dataset
                           cpu_seconds:float, # the budget
                           batch_size:int=16, block_size:int=256, learning_rate:float=3e-3,
-                          out_dir:str|None=None, # run name under runs/ (default: vocab-<arch>-<size>-<dataset>-cpu<seconds>)
+                          out_dir:str|None=None, # run name under runs/ (default: vocab-...-cpu<seconds>)
                          ) -> Path:
-    "Train one model for about `cpu_seconds` of one CPU thread; a finished run of that name is returned as it is."
+    "Train one model for about `cpu_seconds` of one CPU thread; a finished run of that name is kept."
     data = Path(data)
     out_dir = out_dir or f'vocab-{arch}-{size}-{data.name}-cpu{cpu_seconds:g}'
     if (stage_dir('runs')/out_dir/'summary.json').exists(): return stage_dir('runs')/out_dir
     vocab = dataset_meta(data)['vocab_size']
     step = batch_size * block_size
-    tokens = max(1, int(cpu_tokens_per_second(arch, size, vocab, batch_size, block_size) * cpu_seconds) // step) * step
-    threads = torch.get_num_threads(); torch.set_num_threads(1)
-    try: return train(arch=arch, size=size, data=str(data), tokens=tokens, batch_size=batch_size, block_size=block_size,
-                      learning_rate=learning_rate, eval_interval=10**9, eval_tokens=65_536, device='cpu', progress=False, out_dir=out_dir)
+    per_second = cpu_tokens_per_second(arch, size, vocab, batch_size, block_size)
+    tokens = max(1, int(per_second * cpu_seconds) // step) * step
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return train(arch=arch, size=size, data=str(data), tokens=tokens, batch_size=batch_size,
+                     block_size=block_size, learning_rate=learning_rate, eval_interval=10 ** 9,
+                     eval_tokens=65_536, device='cpu', progress=False, out_dir=out_dir)
     finally: torch.set_num_threads(threads)
 
 # %% ../nbs/08b_vocab.ipynb #beb94dbd
 def _score_run(run:Path, n_samples:int, max_chars:int, seed:int, workers:int|None) -> dict:
-    "Validation bits per character, and the validity of `n_samples` unconditional samples at temperature 1.0."
+    "Validation bits per character, and the validity of `n_samples` unconditional samples at T=1."
     s = read_json(run/'summary.json')
     cpt = dataset_meta(Path(s['config']['data']))['chars_per_token']['train']
-    samples = generate_samples(run, n_samples, max_new_tokens=math.ceil(max_chars / cpt), temperature=1.0, seed=seed,
-                               batch_size=n_samples, device='cpu', out_dir=stage_dir('studies')/'vocab'/run.name)
+    samples = generate_samples(run, n_samples, max_new_tokens=math.ceil(max_chars / cpt),
+                               temperature=1.0, seed=seed, batch_size=n_samples, device='cpu',
+                               out_dir=stage_dir('studies')/'vocab'/run.name)
     v = score_samples(samples, workers=workers)['unconditional']
     tier = lambda t: {k: v['validity'][t].get(k) for k in ('percent', 'ci95', 'valid', 'n')}
-    return {'arch': s['arch'], 'size': s['size'], 'vocab_size': s['vocab_size'], 'chars_per_token': cpt, 'n_params': s['n_params'],
-            'tokens': s['tokens'], 'train_seconds': s['train_seconds'], 'val_bpc': s['val_bpc'], 'n_samples': v['n'],
-            'n_hit_length_cap': v['n_hit_length_cap'], **{t: tier(t) for t in ('lenient', 'strict', 'music21_midi')}, 'run': run.name}
+    return {'arch': s['arch'], 'size': s['size'], 'vocab_size': s['vocab_size'],
+            'chars_per_token': cpt, 'n_params': s['n_params'], 'tokens': s['tokens'],
+            'train_seconds': s['train_seconds'], 'val_bpc': s['val_bpc'], 'n_samples': v['n'],
+            'n_hit_length_cap': v['n_hit_length_cap'],
+            **{t: tier(t) for t in ('lenient', 'strict', 'music21_midi')}, 'run': run.name}
 
 # %% ../nbs/08b_vocab.ipynb #58f8bfe7
 def compare_vocabularies(archs:tuple=('gpt', 'lstm'), # families
                          size:str='c4', # one size of each family (about 0.9M parameters)
                          vocab_sizes:tuple=VOCAB_SIZES,
-                         cpu_seconds:float=60, # training budget of every model, in CPU seconds on one thread
+                         cpu_seconds:float=60, # every model's budget, in CPU seconds of one thread
                          n_samples:int=32, # unconditional samples per model
                          max_chars:int=600, # sample length cap, in characters (most tunes are shorter)
                          seed:int=0, workers:int|None=None,
                          out:str|Path|None=None, # JSON written (default: bench/vocab.json)
                         ) -> dict:
-    "Train every family on every vocabulary for the same CPU seconds; val bits/char and validity of each, written as JSON."
+    "Train every family on every vocabulary for equal CPU seconds; val bits/char and validity, as JSON."
     t0, rows = time.time(), []
     for vocab in vocab_sizes:
         data = vocab_dataset(vocab)
         for arch in archs:
-            rows.append(_score_run(train_for_cpu_seconds(arch, size, data, cpu_seconds), n_samples, max_chars, seed, workers))
-    result = {'cpu_seconds': cpu_seconds, 'size': size, 'n_samples': n_samples, 'max_chars': max_chars, 'temperature': 1.0,
-              'rows': rows, 'seconds': round(time.time() - t0, 1), 'machine': machine_info('cpu'), 'git_commit': git_commit()}
+            run = train_for_cpu_seconds(arch, size, data, cpu_seconds)
+            rows.append(_score_run(run, n_samples, max_chars, seed, workers))
+    result = {'cpu_seconds': cpu_seconds, 'size': size, 'n_samples': n_samples,
+              'max_chars': max_chars, 'temperature': 1.0, 'rows': rows,
+              'seconds': round(time.time() - t0, 1), 'machine': machine_info('cpu'),
+              'git_commit': git_commit()}
     write_json(Path(out) if out else stage_dir('bench')/'vocab.json', result)
     return result
 
 # %% ../nbs/08b_vocab.ipynb #252a5df6
 def vocab_table(result:dict # from `compare_vocabularies` (or bench/vocab.json)
                ) -> str:
-    "A markdown table: one row per (family, vocabulary), val bits/char and each tier's rate with its 95% interval."
+    "A markdown table: one row per (family, vocabulary), val bits/char, each tier's rate and 95% CI."
     pct = lambda t: f"{t['percent']:.0f} ({t['ci95'][0]:.0f}–{t['ci95'][1]:.0f})"
-    rows = [{'family': r['arch'], 'vocab': r['vocab_size'], 'chars/token': f"{r['chars_per_token']:.2f}", 'params': si_format(r['n_params']),
-             'tokens seen': si_format(r['tokens']), 'val bits/char': f"{r['val_bpc']:.3f}", 'lenient %': pct(r['lenient']),
-             'strict %': pct(r['strict']), 'music21_midi %': pct(r['music21_midi']), 'length-capped': r['n_hit_length_cap']}
+    rows = [{'family': r['arch'], 'vocab': r['vocab_size'],
+             'chars/token': f"{r['chars_per_token']:.2f}", 'params': si_format(r['n_params']),
+             'tokens seen': si_format(r['tokens']), 'val bits/char': f"{r['val_bpc']:.3f}",
+             'lenient %': pct(r['lenient']), 'strict %': pct(r['strict']),
+             'music21_midi %': pct(r['music21_midi']), 'length-capped': r['n_hit_length_cap']}
             for r in sorted(result['rows'], key=lambda r: (r['arch'], r['vocab_size']))]
     return markdown_table(rows)
 
 def plot_vocab(result:dict):
     "Val bits/char and lenient validity against the vocabulary, one line per family."
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(10, 3.6)); ax1, ax2 = fig.subplots(1, 2)
+    fig = Figure(figsize=(10, 3.6))
+    ax1, ax2 = fig.subplots(1, 2)
     for arch in sorted({r['arch'] for r in result['rows']}):
         rs = sorted((r for r in result['rows'] if r['arch'] == arch), key=lambda r: r['vocab_size'])
         v = [r['vocab_size'] for r in rs]
         ax1.plot(v, [r['val_bpc'] for r in rs], 'o-', label=arch)
         for tier, style in (('lenient', 'o-'), ('strict', 's--')):
-            ax2.errorbar(v, [r[tier]['percent'] for r in rs], fmt=style, capsize=3, label=f'{arch} {tier}',
-                         yerr=[[r[tier]['percent'] - r[tier]['ci95'][0] for r in rs], [r[tier]['ci95'][1] - r[tier]['percent'] for r in rs]])
+            err = [[r[tier]['percent'] - r[tier]['ci95'][0] for r in rs],
+                   [r[tier]['ci95'][1] - r[tier]['percent'] for r in rs]]
+            ax2.errorbar(v, [r[tier]['percent'] for r in rs], fmt=style, capsize=3,
+                         label=f'{arch} {tier}', yerr=err)
     for ax, label in ((ax1, 'validation bits/char'), (ax2, 'valid samples (%)')):
-        ax.set(xscale='log', xlabel='BPE vocabulary', ylabel=label); ax.set_xticks(VOCAB_SIZES, [str(v) for v in VOCAB_SIZES]); ax.grid(alpha=0.3); ax.legend(fontsize=7)
-    fig.suptitle(f"Equal CPU time: {result['cpu_seconds']:g} s of one thread per model, size {result['size']}")
+        ax.set(xscale='log', xlabel='BPE vocabulary', ylabel=label)
+        ax.set_xticks(VOCAB_SIZES, [str(v) for v in VOCAB_SIZES])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"Equal CPU time: {result['cpu_seconds']:g} s of one thread per model, "
+                 f"size {result['size']}")
     fig.tight_layout()
     return fig
