@@ -13,8 +13,10 @@ from .core import *
 from .clean import split_header
 from .convert import music21_abc_tunes, split_abc_tunes
 from .tokenize import dataset_meta
-from .train import bits_per_char, load_run, load_split
-from .train import mean_loss as mean_token_loss
+from .runs import load_run
+from .schedule import load_split
+from .scoring import bits_per_char
+from .scoring import mean_loss as mean_token_loss
 from .generate import generate_samples, heldout_prompts, heldout_tunes, run_dataset_dir
 
 # %% auto #0

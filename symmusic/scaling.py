@@ -275,7 +275,7 @@ def train_notebook(path:str|Path|None=None, # an explicit path to train.ipynb
 # %% ../nbs/06a_scaling.ipynb #12c29a94
 def _differences(run_dir:Path, params:dict) -> dict|None:
     "None if `run_dir` holds no finished run; else what differs between it and a run of `params` (empty: the same run)."
-    from symmusic.train import TrainConfig, resolve_data, run_differences
+    from symmusic.runs import TrainConfig, resolve_data, run_differences
     if not (run_dir/'summary.json').exists(): return None
     cfg = TrainConfig.from_params({k: v for k, v in params.items() if k not in ('out_dir', 'force')})
     return run_differences(read_json(run_dir/'summary.json'), cfg, file_digest(resolve_data(cfg.data)/'meta.json', 'sha256'))
@@ -419,7 +419,8 @@ def check_plan(plan:list[dict], # from `sweep_plan`, each with its `data`
                force:bool=False, # retraining was asked for: finished runs do not have to match
               ):
     "Stop before any training if a run would pass its epoch bound, or if a finished run of its name has other parameters."
-    from symmusic.train import TrainConfig, epochs_error, resolve_data
+    from symmusic.runs import TrainConfig, resolve_data
+    from symmusic.train import epochs_error
     from symmusic.tokenize import dataset_meta
     problems = []
     for run in plan:
