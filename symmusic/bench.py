@@ -80,27 +80,30 @@ def _train_tokens_per_sec(model:nn.Module, batch_size:int, steps:int, device:tor
         seconds.append(time.perf_counter() - t0)
     return batch_size * T / min(seconds[1:])  # the fastest step: the least disturbed by other work
 
-def _generate_tokens_per_sec(model:nn.Module, n_new:int, use_cache:bool, device:torch.device) -> float:
+def _generate_tokens_per_sec(model:nn.Module, n_new:int, use_cache:bool, device:torch.device
+                            ) -> float:
     prompt = torch.randint(model.config.vocab_size, (1, 16), device=device)
     model.generate(prompt, 8, use_cache=use_cache)  # warm-up
     synchronize(device)
     t0 = time.perf_counter()
-    model.generate(prompt, n_new, use_cache=use_cache, generator=torch.Generator(device).manual_seed(0))
+    generator = torch.Generator(device).manual_seed(0)
+    model.generate(prompt, n_new, use_cache=use_cache, generator=generator)
     synchronize(device)
     return n_new / (time.perf_counter() - t0)
 
 # %% ../nbs/10_bench.ipynb #96a621ba
 def _peak(device:torch.device, dtype:torch.dtype) -> float:
-    return measure_peak_flops(dtype, device, n=4096 if device.type == 'cuda' else 2048, seconds=0.25)
+    n = 4096 if device.type == 'cuda' else 2048
+    return measure_peak_flops(dtype, device, n=n, seconds=0.25)
 
 # %% ../nbs/10_bench.ipynb #343b5db4
-def benchmark_models(sizes:tuple=CPU_LADDER + ('tiny', 'small'), # registry sizes to time, both families
+def benchmark_models(sizes:tuple=CPU_LADDER + ('tiny', 'small'), # registry sizes, both families
                      vocab_size:int=100, batch_size:int=8, steps:int=3, device:str='auto',
                      dtype:str='fp32', # 'auto', 'fp32', 'bf16'
-                     gen_sizes:tuple=(256, 1024), # new tokens for the cached/uncached generation runs
+                     gen_sizes:tuple=(256, 1024), # new tokens, generated cached and uncached
                      out:str|Path|None=None, # JSON path (default: bench/models.json)
                     ) -> dict:
-    "Time training throughput and MFU of each size and KV-cached vs uncached generation; write JSON."
+    "Time training throughput and MFU of each size, and generation with and without the KV cache."
     device = get_device(device)
     dtype = resolve_dtype(dtype, device)
     machine, peaks, train = machine_info(device), [_peak(device, dtype)], []
@@ -125,7 +128,8 @@ def benchmark_models(sizes:tuple=CPU_LADDER + ('tiny', 'small'), # registry size
     result = dict(machine=machine, load_average_after=os.getloadavg()[0],
                   dtype=str(dtype).removeprefix('torch.'), peak_flops=peak, peak_source=source,
                   peaks_measured_before_after=peaks, batch_size=batch_size, block_size=256,
-                  vocab_size=vocab_size, steps=steps, train=train, generate=gen, kv_cache_speedup=speedup)
+                  vocab_size=vocab_size, steps=steps, train=train, generate=gen,
+                  kv_cache_speedup=speedup)
     write_json(Path(out) if out else stage_dir('bench')/'models.json', result)
     return result
 
@@ -161,7 +165,7 @@ def benchmark_train(models:tuple=(('gpt', 'tiny'), ('gpt', 'small'), ('gpt', 'c2
 
 # %% ../nbs/10_bench.ipynb #8cf8fb2b
 class PlainLSTM(nn.Module):
-    "The reference LSTM language model: embedding, `nn.LSTM`, an output layer tied to the embedding."
+    "The reference LSTM language model: embedding, `nn.LSTM`, output layer tied to the embedding."
     def __init__(self, vocab_size:int, n_hidden:int, n_layer:int):
         super().__init__()
         self.wte = nn.Embedding(vocab_size, n_hidden)
@@ -181,12 +185,13 @@ def _reference_model(arch:str, size:str, vocab_size:int, block_size:int) -> nn.M
     return PlainLSTM(vocab_size, shape['n_hidden'], shape['n_layer'])
 
 def reference_tokens_per_sec(model:nn.Module, x:torch.Tensor, y:torch.Tensor, # one batch, (B, T)
-                             steps:int, dtype:torch.dtype, warmup:int=2) -> float:
-    "Tokens/s of a plain loop: forward under autocast, backward, clip, AdamW step; nothing else."
-    device = x.device
+                             steps:int, # steps per timed interval
+                             dtype:torch.dtype, intervals:int=1, warmup:int=2) -> list[float]:
+    "Tokens/s of each interval of a plain loop: forward under autocast, backward, clip, AdamW step."
+    device, rates = x.device, []
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
-    for i in range(warmup + steps):
-        if i == warmup:
+    for i in range(warmup + steps * intervals):
+        if i >= warmup and (i - warmup) % steps == 0:
             synchronize(device)
             t0 = time.perf_counter()
         with autocast(device, dtype): _, loss = model(x, y)
@@ -194,70 +199,87 @@ def reference_tokens_per_sec(model:nn.Module, x:torch.Tensor, y:torch.Tensor, # 
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-    synchronize(device)
-    return steps * x.numel() / (time.perf_counter() - t0)
+        if i >= warmup and (i - warmup + 1) % steps == 0:
+            synchronize(device)
+            rates.append(steps * x.numel() / (time.perf_counter() - t0))
+    return rates
 
 # %% ../nbs/10_bench.ipynb #a48b33e9
 def trainer_tokens_per_sec(arch:str, size:str, batch_size:int, block_size:int,
-                           steps:int, # steps per interval: the second of two intervals is timed
+                           steps:int, # steps per timed interval
                            out_dir:str|Path, # the run folder (trained again from scratch)
+                           intervals:int=1, # timed intervals, after one of warm-up
                            **params, # other `train` parameters
-                          ) -> float:
-    "Tokens/s that a run of `train` logs over its second `steps` steps, the first being its warm-up."
+                          ) -> list[float]:
+    "Tokens/s that a run of `train` logs for each interval of `steps` steps after the first."
     with contextlib.redirect_stderr(io.StringIO()):  # the progress bar draws, to nobody
         run = train(arch=arch, size=size, batch_size=batch_size, block_size=block_size,
-                    tokens=2 * steps * batch_size * block_size, eval_interval=steps, eval_tokens=block_size,
-                    out_dir=str(out_dir), force=True, max_epochs=1e9, **params)
-    return read_jsonl(Path(run)/'metrics.jsonl')[-1]['tokens_per_sec']
+                    tokens=(intervals + 1) * steps * batch_size * block_size, eval_interval=steps,
+                    eval_tokens=block_size, out_dir=str(out_dir), force=True, max_epochs=1e9,
+                    **params)
+    return [r['tokens_per_sec'] for r in read_jsonl(Path(run)/'metrics.jsonl')[1:]]
 
 # %% ../nbs/10_bench.ipynb #c63d9cc3
 TRAINER_SIZES = (('gpt', 'c3', 64), ('gpt', 'c5', 64), ('gpt', 'tiny', 64), ('gpt', 'small', 64),
-                 ('gpt', 'medium', 16), ('lstm', 'tiny', 64), ('lstm', 'small', 64))  # (arch, size, batch)
+                 ('gpt', 'medium', 16), ('lstm', 'tiny', 64), ('lstm', 'small', 64))  # size, batch
 
 def _relative(path:Path) -> str:
     "`path` relative to the checkout (or SYMMUSIC_HOME) when it lies inside, else as it is."
     try: return str(Path(path).resolve().relative_to(home().resolve()))
     except ValueError: return str(path)
 
+def _compare(arch, size, batch, block_size, steps, intervals, rounds, data, vocab, dtype, tmp,
+             params) -> dict:
+    "Tokens/s of the trainer and of the reference loop for one size, in alternating rounds."
+    device, rates = get_device(params.get('device', 'auto')), {'trainer': [], 'reference': []}
+    x, y = get_batch(data, batch, block_size, step_generator(0, 0), device)
+    for r in range(rounds):
+        for who in (('trainer', 'reference') if r % 2 == 0 else ('reference', 'trainer')):
+            seed_everything(0)
+            if who == 'trainer':
+                rates[who] += trainer_tokens_per_sec(arch, size, batch, block_size, steps,
+                                                     Path(tmp)/'run', intervals, **params)
+            else:
+                model = _reference_model(arch, size, vocab, block_size).to(device)
+                rates[who] += reference_tokens_per_sec(model, x, y, steps, dtype, intervals)
+    return rates
+
 def benchmark_trainer(sizes:tuple=TRAINER_SIZES, # (arch, size, batch size) triples
-                      block_size:int=256, steps:int=4, # timed steps per measurement
-                      rounds:int=2, # trainer and reference measurements, alternating
+                      block_size:int=256,
+                      steps:int=2, intervals:int=3, # timed intervals of `steps` steps, per round
+                      rounds:int=2, # rounds of trainer and reference, in alternating order
                       out:str|Path|None=None, # JSON path (default: bench/trainer.json)
                       **params, # `train` parameters to change, e.g. compile=False
                      ) -> dict:
-    "Tokens/s and MFU of `Trainer` against a plain loop, per size, in the dtype `auto` picks; writes JSON."
-    load_before, device, data_dir = os.getloadavg(), get_device('auto'), resolve_data()
+    "Tokens/s and MFU of `Trainer` against a plain loop, per size, in the dtype `auto` picks."
+    load_before, data_dir = os.getloadavg(), resolve_data()
+    device = get_device(params.get('device', 'auto'))
     dtype = resolve_dtype(params.get('dtype', 'auto'), device)
     data, vocab = load_split(data_dir, 'train'), dataset_meta(data_dir)['vocab_size']
     peak, peak_source = peak_flops(device, dtype)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for arch, size, batch in sizes:
-            x, y = get_batch(data, batch, block_size, step_generator(0, 0), device)
-            trainer, reference = [], []
-            for r in range(rounds):
-                for who in (('trainer', 'reference') if r % 2 == 0 else ('reference', 'trainer')):
-                    seed_everything(0)
-                    if who == 'trainer':
-                        trainer.append(trainer_tokens_per_sec(arch, size, batch, block_size, steps,
-                                                              Path(tmp)/'run', **params))
-                    else:
-                        model = _reference_model(arch, size, vocab, block_size).to(device)
-                        reference.append(reference_tokens_per_sec(model, x, y, steps, dtype))
+            rates = _compare(arch, size, batch, block_size, steps, intervals, rounds, data, vocab,
+                             dtype, tmp, params)
             flops = make_model(arch, size, vocab, block_size=block_size).flops_per_token()
-            best_t, best_r = max(trainer), max(reference)
+            best_t, best_r = max(rates['trainer']), max(rates['reference'])
             rows.append(dict(arch=arch, size=size, batch_size=batch, flops_per_token=flops,
                              trainer_tokens_per_sec=best_t, reference_tokens_per_sec=best_r,
                              ratio=best_t / best_r, trainer_mfu=flops * best_t / peak,
                              reference_mfu=flops * best_r / peak,
-                             trainer_rounds=trainer, reference_rounds=reference))
+                             trainer_intervals=rates['trainer'],
+                             reference_intervals=rates['reference'],
+                             load_average=os.getloadavg()[0]))
             print(f"{arch:4} {size:6} trainer {best_t:>9,.0f} tok/s  reference {best_r:>9,.0f}  "
                   f"ratio {best_t / best_r:.2f}", flush=True)
-    result = dict(benchmark='trainer', machine=machine_info(device), cpu=machine_info(device)['cpu'],
+    machine = machine_info(device)
+    result = dict(benchmark='trainer', machine=machine, cpu=machine['cpu'],
                   load_average_before=list(load_before), load_average_after=list(os.getloadavg()),
-                  dtype=str(dtype).removeprefix('torch.'), peak_flops=peak, peak_flops_source=peak_source,
-                  threads=torch.get_num_threads(), block_size=block_size, steps=steps, rounds=rounds,
-                  params=params, dataset=_relative(data_dir), rows=rows)
+                  dtype=str(dtype).removeprefix('torch.'), peak_flops=peak,
+                  peak_flops_source=peak_source, threads=torch.get_num_threads(),
+                  block_size=block_size, steps=steps, intervals=intervals,
+                  rounds=rounds, params=params, dataset=_relative(data_dir), rows=rows)
     write_json(Path(out) if out else stage_dir('bench')/'trainer.json', result)
     return result
 
