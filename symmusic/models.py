@@ -247,13 +247,14 @@ def make_model(arch:str, # 'gpt' or 'lstm'
 # %% ../nbs/04_models.ipynb #6b1c25cf
 @patch
 def configure_optimizer(self:GPT|LSTM, weight_decay:float, # decay of matrices
-                        learning_rate:float, betas:tuple=(0.9, 0.95), device_type:str='cpu', # 'cuda' uses the fused kernel
+                        learning_rate:float, betas:tuple=(0.9, 0.95),
+                        device_type:str='cpu', # where the weights live: 'cuda' and 'cpu' have fused kernels
                        ) -> torch.optim.AdamW:
-    "AdamW that decays only tensors of dim >= 2."
+    "AdamW that decays only tensors of dim >= 2, in one fused kernel on CUDA and CPU."
     params = [p for p in self.parameters() if p.requires_grad]
     groups = [{'params': [p for p in params if p.dim() >= 2], 'weight_decay': weight_decay},
               {'params': [p for p in params if p.dim() < 2], 'weight_decay': 0.0}]
-    fused = device_type == 'cuda' and 'fused' in inspect.signature(torch.optim.AdamW).parameters
+    fused = device_type in ('cuda', 'cpu') and 'fused' in inspect.signature(torch.optim.AdamW).parameters
     return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, **(dict(fused=True) if fused else {}))
 
 # %% ../nbs/04_models.ipynb #7b9a89da
