@@ -4,25 +4,32 @@
 
 # %% ../nbs/10_bench.ipynb #9309b617
 from __future__ import annotations
-import itertools, json, statistics, tempfile, time
+import contextlib, io, itertools, json, math, os, statistics, tempfile, time
 from pathlib import Path
 
+import torch
+from torch import nn
+from torch.nn import functional as F
 from .core import *
 from .device import *
-from .models import make_model
+from .models import ARCHS, CPU_LADDER, SIZES, make_model
 from .tokenize import dataset_meta
-from .train import get_batch, load_split, resolve_data, step_generator, train, train_step
+from .runs import resolve_data
+from .schedule import get_batch, load_split, step_generator
+from .train import KILL_AT_STEP, train, train_step
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'SLOW_BENCHMARKS', 'benchmark_function', 'benchmark_train', 'shown_path', 'run_benchmarks',
-           'symmusic_bench', 'cuda_check']
+__all__ = ['BENCHMARKS', 'SLOW_BENCHMARKS', 'TRAINER_SIZES', 'benchmark_function', 'benchmark_models', 'benchmark_train',
+           'PlainLSTM', 'reference_tokens_per_sec', 'trainer_tokens_per_sec', 'optimizer_step_ms', 'benchmark_trainer',
+           'shown_path', 'run_benchmarks', 'symmusic_bench', 'cuda_check']
 
 # %% ../nbs/10_bench.ipynb #60465411
 BENCHMARKS = {
     'convert':  ('symmusic.lakh_bench', 'benchmark_convert'), # midi2abc files/s, 1 and 2 workers
     'prepare':  ('symmusic.tokenize', 'benchmark_prepare'),    # cleaning + encoding MB/s, both phases
-    'models':   ('symmusic.models', 'benchmark_models'),  # fwd+bwd tokens/s, MFU; generation, KV cache
-    'train':    ('symmusic.bench', 'benchmark_train'),         # training-loop tokens/s and MFU
+    'models':   ('symmusic.bench', 'benchmark_models'),        # fwd+bwd tok/s, MFU; generation, KV cache
+    'train':    ('symmusic.bench', 'benchmark_train'),         # training-step tokens/s and MFU per dtype
+    'trainer':  ('symmusic.bench', 'benchmark_trainer'),       # the Trainer against a plain loop
     'evaluate': ('symmusic.evaluate', 'benchmark_evaluate'),   # seconds to check 500 samples
     'lakh':     ('symmusic.lakh_bench', 'benchmark_lakh'),     # the Lakh path on 20,000 files
 }
@@ -36,6 +43,75 @@ def benchmark_function(name:str # a key of `BENCHMARKS`
         raise ValueError(f"benchmark {name!r} unknown; choose from {list(BENCHMARKS)}")
     module, fn = BENCHMARKS[name]
     return getattr(importlib.import_module(module), fn)
+
+# %% ../nbs/10_bench.ipynb #802de259
+def _train_tokens_per_sec(model:nn.Module, batch_size:int, steps:int, device:torch.device,
+                          dtype:torch.dtype) -> float:
+    T, V = model.get_block_size(), model.config.vocab_size
+    xb, yb = (torch.randint(V, (batch_size, T), device=device) for _ in 'xy')
+    seconds = []
+    for _ in range(steps + 1):  # the first step warms up
+        synchronize(device)
+        t0 = time.perf_counter()
+        with autocast(device, dtype): loss = model(xb, yb)[1]
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+        synchronize(device)
+        seconds.append(time.perf_counter() - t0)
+    return batch_size * T / min(seconds[1:])  # the fastest step: the least disturbed by other work
+
+def _generate_tokens_per_sec(model:nn.Module, n_new:int, use_cache:bool, device:torch.device
+                            ) -> float:
+    prompt = torch.randint(model.config.vocab_size, (1, 16), device=device)
+    model.generate(prompt, 8, use_cache=use_cache)  # warm-up
+    synchronize(device)
+    t0 = time.perf_counter()
+    generator = torch.Generator(device).manual_seed(0)
+    model.generate(prompt, n_new, use_cache=use_cache, generator=generator)
+    synchronize(device)
+    return n_new / (time.perf_counter() - t0)
+
+# %% ../nbs/10_bench.ipynb #96a621ba
+def _peak(device:torch.device, dtype:torch.dtype) -> float:
+    n = 4096 if device.type == 'cuda' else 2048
+    return measure_peak_flops(dtype, device, n=n, seconds=0.25)
+
+# %% ../nbs/10_bench.ipynb #343b5db4
+def benchmark_models(sizes:tuple=CPU_LADDER + ('tiny', 'small'), # registry sizes, both families
+                     vocab_size:int=100, batch_size:int=8, steps:int=3, device:str='auto',
+                     dtype:str='fp32', # 'auto', 'fp32', 'bf16'
+                     gen_sizes:tuple=(256, 1024), # new tokens, generated cached and uncached
+                     out:str|Path|None=None, # JSON path (default: bench/models.json)
+                    ) -> dict:
+    "Time training throughput and MFU of each size, and generation with and without the KV cache."
+    device = get_device(device)
+    dtype = resolve_dtype(dtype, device)
+    machine, peaks, train = machine_info(device), [_peak(device, dtype)], []
+    for arch, size in [(arch, size) for arch in ARCHS for size in sizes]:
+        seed_everything(0)
+        model = make_model(arch, size, vocab_size).to(device)
+        tps = _train_tokens_per_sec(model, batch_size, steps, device, dtype)
+        train.append(dict(arch=arch, size=size, n_params=model.num_params(),
+                          n_params_non_embedding=model.num_params(True),
+                          flops_per_token=model.flops_per_token(), tokens_per_sec=tps))
+    seed_everything(0)
+    model = make_model('gpt', 'small', vocab_size).to(device)
+    gen = [dict(arch='gpt', size='small', new_tokens=n, use_cache=c,
+                tokens_per_sec=_generate_tokens_per_sec(model, n, c, device))
+           for n in gen_sizes for c in (True, False)]
+    peaks.append(_peak(device, dtype))
+    peak, source = max((p, 'measured in this run') for p in peaks)
+    if peak_flops(device, dtype)[0] > peak: peak, source = peak_flops(device, dtype)
+    for r in train: r['mfu'] = r['flops_per_token'] * r['tokens_per_sec'] / peak
+    speedup = {str(n): gen[2 * i]['tokens_per_sec'] / gen[2 * i + 1]['tokens_per_sec']
+               for i, n in enumerate(gen_sizes)}
+    result = dict(machine=machine, load_average_after=os.getloadavg()[0],
+                  dtype=str(dtype).removeprefix('torch.'), peak_flops=peak, peak_source=source,
+                  peaks_measured_before_after=peaks, batch_size=batch_size, block_size=256,
+                  vocab_size=vocab_size, steps=steps, train=train, generate=gen,
+                  kv_cache_speedup=speedup)
+    write_json(Path(out) if out else stage_dir('bench')/'models.json', result)
+    return result
 
 # %% ../nbs/10_bench.ipynb #011f2235
 def _step_seconds(model, data, batch_size, block_size, steps, device, dtype) -> list[float]:
@@ -66,6 +142,143 @@ def benchmark_train(models:tuple=(('gpt', 'tiny'), ('gpt', 'small'), ('gpt', 'c2
     report = {'machine': machine_info(dev), 'batch_size': batch_size, 'block_size': block_size, 'steps': steps, 'results': results}
     write_json(stage_dir('bench')/'train.json', report)
     return report
+
+# %% ../nbs/10_bench.ipynb #8cf8fb2b
+class PlainLSTM(nn.Module):
+    "The reference LSTM language model: embedding, `nn.LSTM`, output layer tied to the embedding."
+    def __init__(self, vocab_size:int, n_hidden:int, n_layer:int):
+        super().__init__()
+        self.wte = nn.Embedding(vocab_size, n_hidden)
+        self.lstm = nn.LSTM(n_hidden, n_hidden, n_layer, batch_first=True)
+        self.lm_head = nn.Linear(n_hidden, vocab_size)
+        self.wte.weight = self.lm_head.weight
+
+    def forward(self, idx, targets):
+        logits = self.lm_head(self.lstm(self.wte(idx))[0])  # (B, T, vocab)
+        return logits, F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())
+
+# %% ../nbs/10_bench.ipynb #11819889
+def _reference_model(arch:str, size:str, vocab_size:int, block_size:int) -> nn.Module:
+    "The model the reference loop steps: symmusic's GPT itself, or a `PlainLSTM` of the same shape."
+    if arch == 'gpt': return make_model('gpt', size, vocab_size, block_size=block_size)
+    shape = SIZES['lstm'][size]
+    return PlainLSTM(vocab_size, shape['n_hidden'], shape['n_layer'])
+
+def reference_tokens_per_sec(model:nn.Module, x:torch.Tensor, y:torch.Tensor, # one batch, (B, T)
+                             steps:int, # steps per timed interval
+                             dtype:torch.dtype, intervals:int=1, warmup:int=2) -> list[float]:
+    "Tokens/s of each interval of a plain loop: forward under autocast, backward, clip, AdamW step."
+    device, rates = x.device, []
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
+    for i in range(warmup + steps * intervals):
+        if i >= warmup and (i - warmup) % steps == 0:
+            synchronize(device)
+            t0 = time.perf_counter()
+        with autocast(device, dtype): _, loss = model(x, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if i >= warmup and (i - warmup + 1) % steps == 0:
+            synchronize(device)
+            rates.append(steps * x.numel() / (time.perf_counter() - t0))
+    return rates
+
+# %% ../nbs/10_bench.ipynb #a48b33e9
+def trainer_tokens_per_sec(arch:str, size:str, batch_size:int, block_size:int,
+                           steps:int, # steps per timed interval
+                           out_dir:str|Path, # the run folder (trained again from scratch)
+                           intervals:int=1, # timed intervals, after one of warm-up
+                           **params, # other `train` parameters
+                          ) -> list[float]:
+    "Tokens/s that a run of `train` logs for each interval of `steps` steps after the first."
+    with contextlib.redirect_stderr(io.StringIO()):  # the progress bar draws, to nobody
+        run = train(arch=arch, size=size, batch_size=batch_size, block_size=block_size,
+                    tokens=(intervals + 1) * steps * batch_size * block_size, eval_interval=steps,
+                    eval_tokens=block_size, out_dir=str(out_dir), force=True, max_epochs=1e9,
+                    **params)
+    return [r['tokens_per_sec'] for r in read_jsonl(Path(run)/'metrics.jsonl')[1:]]
+
+# %% ../nbs/10_bench.ipynb #111530a3
+def optimizer_step_ms(model:nn.Module, repeats:int=6) -> dict:
+    "Milliseconds of an AdamW step over `model`'s weights: PyTorch's CPU default, `foreach`, `fused`."
+    params = list(model.parameters())
+    for p in params: p.grad = torch.randn_like(p) * 1e-3
+    opts = {kind: torch.optim.AdamW(params, lr=1e-4, **({} if kind == 'default' else {kind: True}))
+            for kind in ('default', 'foreach', 'fused')}
+    best = {kind: math.inf for kind in opts}
+    for r in range(repeats + 1):  # the first round creates the moments
+        for kind, opt in (list(opts.items()) if r % 2 == 0 else list(opts.items())[::-1]):
+            t0 = time.perf_counter()
+            opt.step()
+            if r: best[kind] = min(best[kind], 1000 * (time.perf_counter() - t0))
+    return best
+
+# %% ../nbs/10_bench.ipynb #c63d9cc3
+TRAINER_SIZES = (('gpt', 'c3', 16), ('gpt', 'c5', 16), ('gpt', 'tiny', 16), ('gpt', 'small', 16),
+                 ('gpt', 'medium', 16), ('lstm', 'tiny', 16), ('lstm', 'small', 16))  # size, batch
+
+def _relative(path:Path) -> str:
+    "`path` relative to the checkout (or SYMMUSIC_HOME) when it lies inside, else as it is."
+    try: return str(Path(path).resolve().relative_to(home().resolve()))
+    except ValueError: return str(path)
+
+def _compare(arch, size, batch, block_size, steps, intervals, rounds, data, vocab, dtype, tmp,
+             params) -> dict:
+    "Tokens/s of the trainer and of the reference loop for one size, in alternating rounds."
+    device, rates = get_device(params.get('device', 'auto')), {'trainer': [], 'reference': []}
+    x, y = get_batch(data, batch, block_size, step_generator(0, 0), device)
+    for r in range(rounds):
+        for who in (('trainer', 'reference') if r % 2 == 0 else ('reference', 'trainer')):
+            seed_everything(0)
+            if who == 'trainer':
+                rates[who] += trainer_tokens_per_sec(arch, size, batch, block_size, steps,
+                                                     Path(tmp)/'run', intervals, **params)
+            else:
+                model = _reference_model(arch, size, vocab, block_size).to(device)
+                rates[who] += reference_tokens_per_sec(model, x, y, steps, dtype, intervals)
+    return rates
+
+def benchmark_trainer(sizes:tuple=TRAINER_SIZES, # (arch, size, batch size) triples
+                      block_size:int=256,
+                      steps:int=2, intervals:int=2, # timed intervals of `steps` steps, per round
+                      rounds:int=2, # rounds of trainer and reference, in alternating order
+                      out:str|Path|None=None, # JSON path (default: bench/trainer.json)
+                      **params, # `train` parameters to change, e.g. compile=False
+                     ) -> dict:
+    "Tokens/s and MFU of `Trainer` against a plain loop, per size, in the dtype `auto` picks."
+    load_before, data_dir = os.getloadavg(), resolve_data()
+    device = get_device(params.get('device', 'auto'))
+    dtype = resolve_dtype(params.get('dtype', 'auto'), device)
+    data, vocab = load_split(data_dir, 'train'), dataset_meta(data_dir)['vocab_size']
+    peak, peak_source = peak_flops(device, dtype)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for arch, size, batch in sizes:
+            rates = _compare(arch, size, batch, block_size, steps, intervals, rounds, data, vocab,
+                             dtype, tmp, params)
+            flops = make_model(arch, size, vocab, block_size=block_size).flops_per_token()
+            best_t, best_r = max(rates['trainer']), max(rates['reference'])
+            rows.append(dict(arch=arch, size=size, batch_size=batch, flops_per_token=flops,
+                             trainer_tokens_per_sec=best_t, reference_tokens_per_sec=best_r,
+                             ratio=best_t / best_r, trainer_mfu=flops * best_t / peak,
+                             reference_mfu=flops * best_r / peak,
+                             trainer_intervals=rates['trainer'],
+                             reference_intervals=rates['reference'],
+                             load_average=os.getloadavg()[0]))
+            if arch == 'gpt':
+                rows[-1]['optimizer_step_ms'] = optimizer_step_ms(make_model(arch, size, vocab))
+            print(f"{arch:4} {size:6} trainer {best_t:>9,.0f} tok/s  reference {best_r:>9,.0f}  "
+                  f"ratio {best_t / best_r:.2f}", flush=True)
+    machine = machine_info(device)
+    result = dict(benchmark='trainer', machine=machine, cpu=machine['cpu'],
+                  load_average_before=list(load_before), load_average_after=list(os.getloadavg()),
+                  dtype=str(dtype).removeprefix('torch.'), peak_flops=peak,
+                  peak_flops_source=peak_source, threads=torch.get_num_threads(),
+                  block_size=block_size, steps=steps, intervals=intervals,
+                  rounds=rounds, params=params, dataset=_relative(data_dir), rows=rows)
+    write_json(Path(out) if out else stage_dir('bench')/'trainer.json', result)
+    return result
 
 # %% ../nbs/10_bench.ipynb #4a1a8556
 def shown_path(path:str|Path # a file a benchmark wrote or read
@@ -115,7 +328,8 @@ def _resume_on(dev_name:str, out:Path, dtype:str='bf16') -> dict:
               '--eval_interval', '10', '--device', dev_name, '--dtype', dtype, '--compile', 'False', '--progress', 'False']
     cli = [Path(sys.executable).parent/'symmusic_train']
     subprocess.run(cli + common + ['--out_dir', str(out/'straight')], check=True, capture_output=True)
-    subprocess.run(cli + common + ['--out_dir', str(out/'resumed'), '--kill_after_steps', '20'], capture_output=True)
+    subprocess.run(cli + common + ['--out_dir', str(out/'resumed')], capture_output=True,
+                   env={**os.environ, KILL_AT_STEP: '20'})  # SIGKILLed after step 20
     subprocess.run(cli + common + ['--out_dir', str(out/'resumed')], check=True, capture_output=True)
     a, b = (read_jsonl(out/name/'metrics.jsonl') for name in ('straight', 'resumed'))
     diff = max(abs(x['val_loss'] - y['val_loss']) for x, y in zip(a, b))

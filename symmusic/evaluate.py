@@ -14,8 +14,10 @@ from .device import get_device, machine_info
 from .clean import _music21_parse, split_header, with_default_length
 from .convert import music21_abc_tunes, split_abc_tunes
 from .tokenize import dataset_meta
-from .train import bits_per_char, load_run, load_split
-from .train import mean_loss as mean_token_loss
+from .runs import load_run
+from .schedule import load_split
+from .scoring import bits_per_char
+from .scoring import mean_loss as mean_token_loss
 from .generate import generate_samples, heldout_prompts, heldout_tunes, run_dataset_dir
 from .metrics import compare_groups, metrics_table, plot_metrics
 

@@ -14,7 +14,8 @@ from .core import *
 from .device import *
 from .clean import EOT, split_header
 from .tokenize import load_tokenizer
-from .train import load_run, load_split, resolve_data
+from .runs import load_run, resolve_data
+from .schedule import load_split
 
 # %% auto #0
 __all__ = ['run_dataset_dir', 'heldout_tunes', 'tune_prompt', 'heldout_prompts', 'generate_samples']

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_models.ipynb #88660846
 from __future__ import annotations
-import inspect, math, os, time
+import inspect, math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from .device import *
 
 # %% auto #0
 __all__ = ['SIZES', 'CPU_LADDER', 'SEED_PARAMS', 'ARCHS', 'GPTConfig', 'KVCache', 'CausalSelfAttention', 'MLP', 'Block', 'GPT',
-           'LSTMConfig', 'LSTM', 'model_from_config', 'make_model', 'sample_next', 'benchmark_models']
+           'LSTMConfig', 'LSTM', 'model_from_config', 'make_model', 'sample_next']
 
 # %% ../nbs/04_models.ipynb #900fde03
 @dataclass
@@ -248,13 +248,14 @@ def make_model(arch:str, # 'gpt' or 'lstm'
 # %% ../nbs/04_models.ipynb #6b1c25cf
 @patch
 def configure_optimizer(self:GPT|LSTM, weight_decay:float, # decay of matrices
-                        learning_rate:float, betas:tuple=(0.9, 0.95), device_type:str='cpu', # 'cuda' uses the fused kernel
+                        learning_rate:float, betas:tuple=(0.9, 0.95),
+                        device_type:str='cpu', # where the weights live: 'cuda' and 'cpu' have fused kernels
                        ) -> torch.optim.AdamW:
-    "AdamW that decays only tensors of dim >= 2."
+    "AdamW that decays only tensors of dim >= 2, in one fused kernel on CUDA and CPU."
     params = [p for p in self.parameters() if p.requires_grad]
     groups = [{'params': [p for p in params if p.dim() >= 2], 'weight_decay': weight_decay},
               {'params': [p for p in params if p.dim() < 2], 'weight_decay': 0.0}]
-    fused = device_type == 'cuda' and 'fused' in inspect.signature(torch.optim.AdamW).parameters
+    fused = device_type in ('cuda', 'cpu') and 'fused' in inspect.signature(torch.optim.AdamW).parameters
     return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, **(dict(fused=True) if fused else {}))
 
 # %% ../nbs/04_models.ipynb #7b9a89da
@@ -316,53 +317,3 @@ def generate(self:GPT|LSTM, idx:Tensor, # (B, T) prompt token ids
         if done.all(): break
     self.train(was_training)
     return idx
-
-# %% ../nbs/04_models.ipynb #50a794fe
-def _train_tokens_per_sec(model:nn.Module, batch_size:int, steps:int, device:torch.device, dtype:torch.dtype) -> float:
-    T, V = model.get_block_size(), model.config.vocab_size
-    xb, yb = (torch.randint(V, (batch_size, T), device=device) for _ in 'xy')
-    seconds = []
-    for _ in range(steps + 1):  # the first step warms up
-        synchronize(device); t0 = time.perf_counter()
-        with autocast(device, dtype): loss = model(xb, yb)[1]
-        loss.backward(); model.zero_grad(set_to_none=True)
-        synchronize(device); seconds.append(time.perf_counter() - t0)
-    return batch_size * T / min(seconds[1:])  # the fastest step: the one least disturbed by other work on the machine
-
-def _generate_tokens_per_sec(model:nn.Module, n_new:int, use_cache:bool, device:torch.device) -> float:
-    prompt = torch.randint(model.config.vocab_size, (1, 16), device=device)
-    model.generate(prompt, 8, use_cache=use_cache)  # warm-up
-    synchronize(device); t0 = time.perf_counter()
-    model.generate(prompt, n_new, use_cache=use_cache, generator=torch.Generator(device).manual_seed(0))
-    synchronize(device)
-    return n_new / (time.perf_counter() - t0)
-
-# %% ../nbs/04_models.ipynb #13aed423
-def _peak(device:torch.device, dtype:torch.dtype) -> float:
-    return measure_peak_flops(dtype, device, n=4096 if device.type == 'cuda' else 2048, seconds=0.25)
-
-def benchmark_models(sizes:tuple=CPU_LADDER + ('tiny', 'small'), # registry sizes to time, both families
-                     vocab_size:int=100, batch_size:int=8, steps:int=3, device:str='auto', dtype:str='fp32', # 'auto', 'fp32', 'bf16'
-                     gen_sizes:tuple=(256, 1024), # new tokens for the cached/uncached generation runs
-                     out:str|Path|None=None, # JSON path (default: bench/models.json)
-                    ) -> dict:
-    "Time training throughput and MFU of each size and KV-cached vs uncached generation; write JSON."
-    device = get_device(device); dtype = resolve_dtype(dtype, device)
-    machine, peaks, train = machine_info(device), [_peak(device, dtype)], []
-    for arch, size in [(arch, size) for arch in ARCHS for size in sizes]:
-        seed_everything(0); model = make_model(arch, size, vocab_size).to(device)
-        train.append(dict(arch=arch, size=size, n_params=model.num_params(), n_params_non_embedding=model.num_params(True),
-                          flops_per_token=model.flops_per_token(), tokens_per_sec=_train_tokens_per_sec(model, batch_size, steps, device, dtype)))
-    seed_everything(0); model = make_model('gpt', 'small', vocab_size).to(device)
-    gen = [dict(arch='gpt', size='small', new_tokens=n, use_cache=c, tokens_per_sec=_generate_tokens_per_sec(model, n, c, device))
-           for n in gen_sizes for c in (True, False)]
-    peaks.append(_peak(device, dtype))
-    peak, source = max((p, 'measured in this run') for p in peaks)
-    if peak_flops(device, dtype)[0] > peak: peak, source = peak_flops(device, dtype)
-    for r in train: r['mfu'] = r['flops_per_token'] * r['tokens_per_sec'] / peak
-    result = dict(machine=machine, load_average_after=os.getloadavg()[0], dtype=str(dtype).removeprefix('torch.'),
-                  peak_flops=peak, peak_source=source, peaks_measured_before_after=peaks, batch_size=batch_size, block_size=256, vocab_size=vocab_size,
-                  steps=steps, train=train, generate=gen,
-                  kv_cache_speedup={str(n): gen[2 * i]['tokens_per_sec'] / gen[2 * i + 1]['tokens_per_sec'] for i, n in enumerate(gen_sizes)})
-    write_json(Path(out) if out else stage_dir('bench')/'models.json', result)
-    return result

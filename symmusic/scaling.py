@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 from .core import *
 from .models import SIZES
 from .tokenize import dataset_meta, prepare_dataset
-from .train import TrainConfig, epochs_error, resolve_data, run_differences
+from .runs import TrainConfig, resolve_data, run_differences
+from .train import epochs_error
 from .fits import *
 from .reading import *
 from .frontier import analyze_frontier
