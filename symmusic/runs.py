@@ -33,6 +33,7 @@ class TrainConfig:
     batch_size: int = 64           # sequences per micro-batch, per process
     block_size: int|None = None    # tokens per sequence (None: the size's own, else 256)
     grad_accum: int = 1            # micro-batches per optimizer step
+    tune_start_frac: float = 0.    # share of windows that start at a tune's <|endoftext|>, as sampling does
     learning_rate: float = 1e-3    # peak learning rate, reached at the end of warmup
     min_lr: float|None = None      # learning rate at the end (None: learning_rate / 10)
     warmup_steps: int|None = None  # linear warmup steps (None: warmup_frac of all steps)
@@ -78,7 +79,7 @@ def _num(name, value, lo, hi, allow_none=False):
 # %% ../nbs/05b_runs.ipynb #ec186734
 _INTS = ('tokens', 'batch_size', 'block_size', 'grad_accum', 'eval_interval', 'eval_tokens')
 _BOUNDED = (('warmup_frac', 1), ('weight_decay', 10), ('beta1', 1), ('beta2', 1),
-            ('grad_clip', 1e9), ('dropout', 0.99))
+            ('grad_clip', 1e9), ('dropout', 0.99), ('tune_start_frac', 1))
 
 @patch
 def validated(self:TrainConfig) -> TrainConfig:
@@ -164,7 +165,8 @@ def load_checkpoint(path:str|Path, device:str|torch.device='cpu') -> dict:
 _NOT_IDENTITY = ('data', 'out_dir', 'resume', 'force', 'progress', 'device', 'compile',
                  'max_epochs')
 # how runs saved before these parameters existed were trained
-_AS_BEFORE = dict(schedule='cosine', cooldown_frac=0.2, branch_tokens=None, init_from=None)
+_AS_BEFORE = dict(schedule='cosine', cooldown_frac=0.2, branch_tokens=None, init_from=None,
+                  tune_start_frac=0.)
 
 def run_differences(saved:dict, # a checkpoint or summary: its 'config' and 'dataset_meta_sha256'
                     cfg:TrainConfig, # the run asked for, validated

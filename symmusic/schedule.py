@@ -31,12 +31,18 @@ def get_batch(data:np.ndarray, # a token stream
               batch_size:int, block_size:int,
               generator:torch.Generator, # decides the offsets
               device:torch.device=torch.device('cpu'),
+              tune_starts:np.ndarray|None=None, # offsets of the `<|endoftext|>` tokens of `data`
+              tune_start_frac:float=0., # the share of rows that start at one of `tune_starts`
              ) -> tuple[torch.Tensor, torch.Tensor]:
     "Inputs and next-token targets, each (batch_size, block_size), from random windows of `data`."
     if len(data) < block_size + 1:
         raise ValueError(f"a split of {len(data)} tokens is shorter than block_size + 1 = "
                          f"{block_size + 1}")
     starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator).numpy()
+    if n_tune := round(tune_start_frac * batch_size):  # these rows begin as sampling does
+        at_tunes = tune_starts[tune_starts < len(data) - block_size]
+        picks = torch.randint(len(at_tunes), (n_tune,), generator=generator).numpy()
+        starts[:n_tune] = at_tunes[picks]
     window = data[starts[:, None] + np.arange(block_size + 1)].astype(np.int64)  # (B, T+1)
     window = torch.from_numpy(window)
     x, y = window[:, :-1].contiguous(), window[:, 1:].contiguous()

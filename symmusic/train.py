@@ -107,6 +107,7 @@ class Trainer:
         self.run_dir = run_folder(cfg, self.data_dir)
         self.splits = {s: load_split(self.data_dir, s) for s in SPLITS}
         self.dtype = resolve_dtype(cfg.dtype, self.device)
+        self.tune_starts = self.tune_offsets() if cfg.tune_start_frac else None
         self.tokens_per_step = cfg.batch_size * cfg.block_size * cfg.grad_accum * self.world
         self.total_steps = self.steps_of(cfg.tokens)
         if self.total_steps < 1:
@@ -136,11 +137,18 @@ class Trainer:
 
     def steps_of(self, tokens:int) -> int: return tokens // self.tokens_per_step
 
+    def tune_offsets(self) -> np.ndarray:
+        "Where each tune of the train split starts: the offsets of its `<|endoftext|>` tokens."
+        if self.meta.get('eot_id') is None:
+            _bad('tune_start_frac', self.cfg.tune_start_frac, f"0: {self.data_dir} has no <|endoftext|>")
+        return np.flatnonzero(np.asarray(self.splits['train']) == self.meta['eot_id'])
+
     def batches(self, step:int) -> list:
         "The micro-batches of step `step` for this process: a function of seed, step and rank."
         cfg, accum = self.cfg, self.cfg.grad_accum
         return [get_batch(self.splits['train'], cfg.batch_size, cfg.block_size,
-                          step_generator(cfg.seed, step, self.rank * accum + micro), self.device)
+                          step_generator(cfg.seed, step, self.rank * accum + micro), self.device,
+                          self.tune_starts, cfg.tune_start_frac)
                 for micro in range(accum)]
 
 # %% ../nbs/05_training.ipynb #ebc1a522
