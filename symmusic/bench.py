@@ -28,10 +28,10 @@ __all__ = ['BENCHMARKS', 'TRAINER_SIZES', 'benchmark_function', 'benchmark_conve
 BENCHMARKS = {
     'convert':  ('symmusic.bench', 'benchmark_convert'),     # midi2abc files/s with 1 and 2 workers
     'prepare':  ('symmusic.tokenize', 'benchmark_prepare'),  # cleaning + encoding MB/s, both phases
-    'models':   ('symmusic.bench', 'benchmark_models'),      # fwd+bwd tok/s, MFU; generation, KV cache
-    'train':    ('symmusic.bench', 'benchmark_train'),       # training-step tokens/s and MFU per dtype
+    'models':   ('symmusic.bench', 'benchmark_models'),      # fwd+bwd tok/s, MFU; KV cache
+    'train':    ('symmusic.bench', 'benchmark_train'),       # training-step tok/s, MFU per dtype
     'trainer':  ('symmusic.bench', 'benchmark_trainer'),     # the Trainer against a plain loop
-    'evaluate': ('symmusic.evaluate', 'benchmark_evaluate'), # seconds to check 500 samples on all tiers
+    'evaluate': ('symmusic.evaluate', 'benchmark_evaluate'), # seconds to check 500 samples
 }
 
 def benchmark_function(name:str # a key of `BENCHMARKS`
@@ -221,7 +221,7 @@ def trainer_tokens_per_sec(arch:str, size:str, batch_size:int, block_size:int,
 
 # %% ../nbs/10_bench.ipynb #111530a3
 def optimizer_step_ms(model:nn.Module, repeats:int=6) -> dict:
-    "Milliseconds of an AdamW step over `model`'s weights: PyTorch's CPU default, `foreach`, `fused`."
+    "Milliseconds of an AdamW step over `model`'s weights: the CPU default, `foreach`, `fused`."
     params = list(model.parameters())
     for p in params: p.grad = torch.randn_like(p) * 1e-3
     opts = {kind: torch.optim.AdamW(params, lr=1e-4, **({} if kind == 'default' else {kind: True}))
@@ -339,16 +339,19 @@ def _cuda_equivalence(arch:str, dev) -> dict:
 def _resume_on(dev_name:str, out:Path, dtype:str='bf16') -> dict:
     "Train c1 for 40 steps straight, and again killed at step 20 and resumed; compare the losses."
     import subprocess, sys
-    common = ['--arch', 'gpt', '--size', 'c1', '--tokens', str(40*16*128), '--batch_size', '16', '--block_size', '128',
-              '--eval_interval', '10', '--device', dev_name, '--dtype', dtype, '--compile', 'False', '--progress', 'False']
+    common = ['--arch', 'gpt', '--size', 'c1', '--tokens', str(40*16*128), '--batch_size', '16',
+              '--block_size', '128', '--eval_interval', '10', '--device', dev_name,
+              '--dtype', dtype, '--compile', 'False', '--progress', 'False']
     cli = [sys.executable, '-c', 'from symmusic.train import train_cli; train_cli()']
-    subprocess.run(cli + common + ['--out_dir', str(out/'straight')], check=True, capture_output=True)
-    subprocess.run(cli + common + ['--out_dir', str(out/'resumed')], capture_output=True,
-                   env={**os.environ, KILL_AT_STEP: '20'})  # SIGKILLed after step 20
-    subprocess.run(cli + common + ['--out_dir', str(out/'resumed')], check=True, capture_output=True)
+    def run(name, **kw): return subprocess.run(cli + common + ['--out_dir', str(out/name)],
+                                               capture_output=True, **kw)
+    run('straight', check=True)
+    run('resumed', env={**os.environ, KILL_AT_STEP: '20'})  # SIGKILLed after step 20
+    run('resumed', check=True)
     a, b = (read_jsonl(out/name/'metrics.jsonl') for name in ('straight', 'resumed'))
     diff = max(abs(x['val_loss'] - y['val_loss']) for x, y in zip(a, b))
-    return {'resume_steps_compared': len(a), 'resume_max_val_loss_diff': diff, 'resume_exact': diff == 0.0}
+    return {'resume_steps_compared': len(a), 'resume_max_val_loss_diff': diff,
+            'resume_exact': diff == 0.0}
 
 # %% ../nbs/10_bench.ipynb #9a48b035
 def cuda_check(large_steps:int=300, # optimizer steps timed for `large` (batch 64 x 256)
