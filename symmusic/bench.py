@@ -201,7 +201,7 @@ def trainer_tokens_per_sec(arch:str, size:str, batch_size:int, block_size:int,
 
 # %% ../nbs/10_bench.ipynb #111530a3
 def optimizer_step_ms(model:nn.Module, repeats:int=6) -> dict:
-    "Milliseconds of an AdamW step over `model`'s weights: PyTorch's CPU default, `foreach`, `fused`."
+    "Milliseconds of an AdamW step over `model`'s weights: the CPU default, `foreach`, `fused`."
     params = list(model.parameters())
     for p in params: p.grad = torch.randn_like(p) * 1e-3
     opts = {kind: torch.optim.AdamW(params, lr=1e-4, **({} if kind == 'default' else {kind: True}))
@@ -314,6 +314,7 @@ def symmusic_bench(only:str='', # comma-separated benchmark names (default: all)
 def _cuda_equivalence(arch:str, dev) -> dict:
     "Cached vs uncached logits and generations of a small model on `dev`."
     import torch
+    from symmusic.models import make_model
     seed_everything(0); model = make_model(arch, 'tiny', 100, block_size=64).to(dev).eval()
     prompt = torch.randint(0, 100, (2, 16), device=dev, generator=torch.Generator(dev).manual_seed(0))
     greedy = [model.generate(prompt, 40, temperature=0, use_cache=c) for c in (True, False)]
@@ -324,16 +325,19 @@ def _cuda_equivalence(arch:str, dev) -> dict:
 def _resume_on(dev_name:str, out:Path, dtype:str='bf16') -> dict:
     "Train c1 for 40 steps straight, and again killed at step 20 and resumed; compare the losses."
     import subprocess, sys
-    common = ['--arch', 'gpt', '--size', 'c1', '--tokens', str(40*16*128), '--batch_size', '16', '--block_size', '128',
-              '--eval_interval', '10', '--device', dev_name, '--dtype', dtype, '--compile', 'False', '--progress', 'False']
+    common = ['--arch', 'gpt', '--size', 'c1', '--tokens', str(40*16*128), '--batch_size', '16',
+              '--block_size', '128', '--eval_interval', '10', '--device', dev_name,
+              '--dtype', dtype, '--compile', 'False', '--progress', 'False']
     cli = [Path(sys.executable).parent/'symmusic_train']
-    subprocess.run(cli + common + ['--out_dir', str(out/'straight')], check=True, capture_output=True)
-    subprocess.run(cli + common + ['--out_dir', str(out/'resumed')], capture_output=True,
-                   env={**os.environ, KILL_AT_STEP: '20'})  # SIGKILLed after step 20
-    subprocess.run(cli + common + ['--out_dir', str(out/'resumed')], check=True, capture_output=True)
+    def run(name, **kw): return subprocess.run(cli + common + ['--out_dir', str(out/name)],
+                                               capture_output=True, **kw)
+    run('straight', check=True)
+    run('resumed', env={**os.environ, KILL_AT_STEP: '20'})  # SIGKILLed after step 20
+    run('resumed', check=True)
     a, b = (read_jsonl(out/name/'metrics.jsonl') for name in ('straight', 'resumed'))
     diff = max(abs(x['val_loss'] - y['val_loss']) for x, y in zip(a, b))
-    return {'resume_steps_compared': len(a), 'resume_max_val_loss_diff': diff, 'resume_exact': diff == 0.0}
+    return {'resume_steps_compared': len(a), 'resume_max_val_loss_diff': diff,
+            'resume_exact': diff == 0.0}
 
 # %% ../nbs/10_bench.ipynb #9a48b035
 def cuda_check(large_steps:int=300, # optimizer steps timed for `large` (batch 64 x 256)
