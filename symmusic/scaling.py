@@ -167,12 +167,13 @@ SWEEPS = {  # runs: (arch, size); seeds: size -> seeds per family; learning_rate
                  'lr_grid': (1e-4, 3e-4, 1e-3), 'lr_extend': 2, 'workers': 1, 'threads': None, 'timeout': 7 * 24 * 3600,
                  'train': {**_PAPER_TRAIN, 'tokens': 25_000_000}},
     'demo': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'seeds': {'c0': 3, 'c1': 3}, 'source': 'music21',
-             'learning_rates': 'demo-lr', 'workers': 2, 'threads': 1, 'timeout': 1800, 'train': _DEMO_TRAIN,
+             'learning_rates': 'demo-lr', 'workers': 2, 'threads': 1, 'timeout': 1800,
+             'train': {**_DEMO_TRAIN, 'eval_interval': 128},  # 8 evaluations a run: the 15-minute demo
              'phase2': {'arch': 'lstm', 'size': 'c4', 'vocab_size': 512, 'threads': 1,  # chosen in 08b_vocab
                         # half the windows start at a tune, as sampling does (05c_schedule)
                         'train': dict(tokens=2**22, batch_size=32, block_size=256, eval_interval=128,
                                       tune_start_frac=0.5),
-                        'evaluate': dict(n_samples=256, n_prompted=8, max_new_tokens=1200, n_real=200, tuned={'temperature': 0.8}, n_tuned=64)}},
+                        'evaluate': dict(n_samples=200, n_prompted=8, max_new_tokens=1200, n_real=200, tuned={'temperature': 0.8}, n_tuned=64)}},
     'demo-lr': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'lr_grid': (1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2), 'lr_extend': 6,
                 'workers': 2, 'threads': 1, 'timeout': 1800, 'train': {**_DEMO_TRAIN, 'tokens': 2**19}},
     'frontier': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'learning_rates': 'demo-lr',
