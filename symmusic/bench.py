@@ -313,9 +313,8 @@ def symmusic_bench(only:str='', # comma-separated benchmark names (default: all)
 # %% ../nbs/10_bench.ipynb #bd902de7
 def _cuda_equivalence(arch:str, dev) -> dict:
     "Cached vs uncached logits and generations of a small model on `dev`."
-    import torch
-    from symmusic.models import make_model
-    seed_everything(0); model = make_model(arch, 'tiny', 100, block_size=64).to(dev).eval()
+    seed_everything(0)
+    model = make_model(arch, 'tiny', 100, block_size=64).to(dev).eval()
     prompt = torch.randint(0, 100, (2, 16), device=dev, generator=torch.Generator(dev).manual_seed(0))
     greedy = [model.generate(prompt, 40, temperature=0, use_cache=c) for c in (True, False)]
     sampled = [model.generate(prompt, 40, top_k=20, generator=torch.Generator(dev).manual_seed(7)) for _ in range(2)]
