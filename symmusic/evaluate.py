@@ -32,7 +32,8 @@ def wilson_interval(successes:int, # how many were valid
                     z:float=1.959964, # normal quantile: 1.96 gives a 95% interval
                    ) -> tuple[float, float]:
     "Wilson score interval of the proportion `successes/n`; `(nan, nan)` when `n` is 0."
-    if not 0 <= successes <= n: raise ValueError(f"successes={successes} must lie in 0..n (n={n})")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes={successes} must lie in 0..n (n={n})")
     if n == 0: return (math.nan, math.nan)
     p, z2 = successes / n, z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
@@ -41,7 +42,8 @@ def wilson_interval(successes:int, # how many were valid
 
 # %% ../nbs/08_evaluation.ipynb #f09b005c
 TIERS = {'lenient': 'music21 parses it and finds a note with positive duration',
-         'strict': 'lenient, and abc2midi converts it with no Error line into a MIDI file with notes',
+         'strict': ('lenient, and abc2midi converts it with no Error line '
+                    'into a MIDI file with notes'),
          'music21_midi': 'lenient, and music21 writes a MIDI file with notes',
          'abc2midi': 'abc2midi alone: no Error line and a MIDI file with notes',
          'abc2midi_midi': "abc2midi's MIDI file has notes"}
@@ -54,7 +56,8 @@ def _unreadable_reason(abc_text:str, max_chars:int|None) -> str|None:
     "Why `abc_text` fails every tier without being parsed, or None if it is worth parsing."
     if not isinstance(abc_text, str): return f'not text ({type(abc_text).__name__})'
     if not abc_text.strip(): return 'empty'
-    if max_chars and len(abc_text) > max_chars: return f'too long (over {max_chars:,} characters)'
+    if max_chars and len(abc_text) > max_chars:
+        return f'too long (over {max_chars:,} characters)'
     if _CONTROL_CHARS.search(abc_text): return 'not text (control characters)'
     return None
 
@@ -64,7 +67,8 @@ def _tidy_reason(message:str) -> str:
     message = re.sub(r"'[^']*'|\"[^\"]*\"|<[^<>]*>", '…', message.strip())
     return re.sub(r'\d+', 'N', message)[:100].strip()
 
-MUSIC21_SHARED_METER = 'music21 bug: one meter object in several bars (StreamException in its MIDI writer)'
+MUSIC21_SHARED_METER = ('music21 bug: one meter object in several bars '
+                        '(StreamException in its MIDI writer)')
 
 def _music21_reason(error:str) -> str:
     "The kind of a music21 exception: its type and first clause; its known MIDI-writer bug by name."
@@ -79,7 +83,8 @@ def _abc2midi_reason(error_line:str) -> str:
 # %% ../nbs/08_evaluation.ipynb #52f8f879
 def _music21_note_count(abc_text:str) -> int:
     "Notes and chords with positive duration that music21 finds in `abc_text`."
-    return sum(1 for n in _music21_parse(abc_text).recurse().notes if n.duration.quarterLength > 0)
+    notes = _music21_parse(abc_text).recurse().notes
+    return sum(1 for n in notes if n.duration.quarterLength > 0)
 
 def _unshare_meters(score) -> int:
     "Give each bar its own copy of a meter object music21's ABC reader put into several bars; how many copies were made."
@@ -87,7 +92,9 @@ def _unshare_meters(score) -> int:
     seen, copies = set(), 0
     for bar in score.recurse().getElementsByClass(music21.stream.Measure):
         for meter in list(bar.getElementsByClass(music21.meter.TimeSignature)):
-            if id(meter) in seen: bar.replace(meter, copy.deepcopy(meter)); copies += 1
+            if id(meter) in seen:
+                bar.replace(meter, copy.deepcopy(meter))
+                copies += 1
             else: seen.add(id(meter))
     return copies
 
@@ -97,7 +104,8 @@ def _music21_midi_notes(abc_text:str) -> dict:
     score = _music21_parse(abc_text)
     copies = _unshare_meters(score)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stderr(io.StringIO()):
-        return {'n_notes': symusic.Score(str(score.write('midi', fp=Path(tmp)/'sample.mid'))).note_num(), 'meter_copies': copies}
+        midi = score.write('midi', fp=Path(tmp)/'sample.mid')
+        return {'n_notes': symusic.Score(str(midi)).note_num(), 'meter_copies': copies}
 
 # %% ../nbs/08_evaluation.ipynb #eaf7db81
 def _abc2midi_check(abc_text:str, timeout:float) -> dict:
@@ -105,18 +113,22 @@ def _abc2midi_check(abc_text:str, timeout:float) -> dict:
     import symusic
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, 'sample.abc').write_text(abc_text, encoding='utf-8', errors='replace')
-        result = run_tool(['abc2midi', 'sample.abc', '-o', 'sample.mid'], timeout=timeout, cwd=tmp)
+        result = run_tool(['abc2midi', 'sample.abc', '-o', 'sample.mid'], timeout=timeout,
+                          cwd=tmp)
         if result.timed_out: return {'timed_out': True}
         midi = Path(tmp, 'sample.mid')
-        n_notes = symusic.Score(str(midi)).note_num() if midi.exists() and midi.stat().st_size else None
+        written = midi.exists() and midi.stat().st_size
+        n_notes = symusic.Score(str(midi)).note_num() if written else None
     errors = [l for l in (result.stdout + result.stderr).splitlines() if l.startswith('Error')]
     return {'timed_out': False, 'errors': errors, 'n_notes': n_notes}
 
 # %% ../nbs/08_evaluation.ipynb #c1b14034
-def _run_tier(fn, abc_texts:list, indices:list[int], timeout:float, workers:int|None, progress:bool) -> dict:
+def _run_tier(fn, abc_texts:list, indices:list[int], timeout:float, workers:int|None,
+              progress:bool) -> dict:
     "`fn` on `abc_texts[i]` for each index, in worker processes under `timeout`: {index: TaskResult}."
-    return dict(zip(indices, map_with_timeout(fn, [abc_texts[i] for i in indices], timeout=timeout,
-                                               workers=workers, progress=progress)))
+    results = map_with_timeout(fn, [abc_texts[i] for i in indices], timeout=timeout,
+                               workers=workers, progress=progress)
+    return dict(zip(indices, results))
 
 def _verdict(record:dict, tier:str, valid:bool|None, reason:str|None=None):
     "Record `tier`'s verdict (None: not measured) and, for a failure, its reason."
@@ -127,16 +139,23 @@ def _verdict(record:dict, tier:str, valid:bool|None, reason:str|None=None):
 def _music21_tiers(records, abc_texts, todo, timeout, workers, progress):
     "The lenient and music21_midi tiers for the texts `todo`."
     for i, r in _run_tier(_music21_note_count, abc_texts, todo, timeout, workers, progress).items():
-        if not r.ok: _verdict(records[i], 'lenient', False, 'timeout' if r.error == 'timeout' else _music21_reason(r.error))
-        else: _verdict(records[i], 'lenient', r.value > 0, 'no notes'); records[i]['n_notes_music21'] = r.value
+        if not r.ok:
+            reason = 'timeout' if r.error == 'timeout' else _music21_reason(r.error)
+            _verdict(records[i], 'lenient', False, reason)
+        else:
+            _verdict(records[i], 'lenient', r.value > 0, 'no notes')
+            records[i]['n_notes_music21'] = r.value
     parsed = [i for i in todo if records[i]['lenient']]
     for i in todo:
         if i not in parsed: _verdict(records[i], 'music21_midi', False, 'lenient tier failed')
-    for i, r in _run_tier(_music21_midi_notes, abc_texts, parsed, timeout, workers, progress).items():
+    midi_notes = _run_tier(_music21_midi_notes, abc_texts, parsed, timeout, workers, progress)
+    for i, r in midi_notes.items():
         if r.ok:
             _verdict(records[i], 'music21_midi', r.value['n_notes'] > 0, 'MIDI has no notes')
             records[i]['music21_shared_meter'] = r.value['meter_copies'] > 0
-        else: _verdict(records[i], 'music21_midi', False, 'timeout' if r.error == 'timeout' else _music21_reason(r.error or ''))
+        else:
+            reason = 'timeout' if r.error == 'timeout' else _music21_reason(r.error or '')
+            _verdict(records[i], 'music21_midi', False, reason)
 
 # %% ../nbs/08_evaluation.ipynb #c8115f3b
 def _abc2midi_tiers(records, abc_texts, todo, timeout, workers, progress):
@@ -151,18 +170,21 @@ def _abc2midi_tiers(records, abc_texts, todo, timeout, workers, progress):
         errors, n_notes = r.value['errors'], r.value['n_notes']
         no_notes = 'no MIDI written' if n_notes is None else 'MIDI has no notes'
         _verdict(records[i], 'abc2midi_midi', bool(n_notes), no_notes)
-        _verdict(records[i], 'abc2midi', bool(n_notes) and not errors, _abc2midi_reason(errors[0]) if errors else no_notes)
+        _verdict(records[i], 'abc2midi', bool(n_notes) and not errors,
+                 _abc2midi_reason(errors[0]) if errors else no_notes)
         records[i]['n_notes_abc2midi'] = n_notes
 
 def _strict_tier(record:dict):
     "strict = lenient and abc2midi; a failure's reason says which of the two failed first."
-    if record['abc2midi'] is None: return _verdict(record, 'strict', None, record['reasons']['abc2midi'])
-    if not record['lenient']: return _verdict(record, 'strict', False, f"not lenient: {record['reasons']['lenient']}")
+    if record['abc2midi'] is None:
+        return _verdict(record, 'strict', None, record['reasons']['abc2midi'])
+    if not record['lenient']:
+        return _verdict(record, 'strict', False, f"not lenient: {record['reasons']['lenient']}")
     _verdict(record, 'strict', record['abc2midi'], record['reasons'].get('abc2midi'))
 
 # %% ../nbs/08_evaluation.ipynb #6b7cdd7f
 def check_abc_texts(abc_texts:list[str], # one tune or sample per text
-                    timeout:float=20, # seconds per text and tier before it counts as invalid ('timeout')
+                    timeout:float=20, # seconds per text and tier; slower is invalid ('timeout')
                     workers:int|None=None, # worker processes (default: the CPU count)
                     max_chars:int|None=100_000, # longer texts fail every tier ('too long') unparsed
                     progress:bool=False, # show progress bars
@@ -170,17 +192,20 @@ def check_abc_texts(abc_texts:list[str], # one tune or sample per text
     "Each text's verdict in every tier of `TIERS` (True, False, or None when not measured) and each failure's reason."
     import music21  # noqa: F401  loaded once here, inherited by every forked worker
     abc_texts = list(abc_texts)
-    records = [{'n_chars': len(t) if isinstance(t, str) else None, 'reasons': {}} for t in abc_texts]
+    records = [{'n_chars': len(t) if isinstance(t, str) else None, 'reasons': {}}
+               for t in abc_texts]
     todo = []
     for i, text in enumerate(abc_texts):
         if (reason := _unreadable_reason(text, max_chars)) is None: todo.append(i)
         else:
             for tier in TIERS: _verdict(records[i], tier, False, reason)
     _music21_tiers(records, abc_texts, todo, timeout, workers, progress)
-    if tools_available()['abc2midi']: _abc2midi_tiers(records, abc_texts, todo, timeout, workers, progress)
+    if tools_available()['abc2midi']:
+        _abc2midi_tiers(records, abc_texts, todo, timeout, workers, progress)
     else:
         for r in records:
-            for tier in ('abc2midi', 'abc2midi_midi'): _verdict(r, tier, None, 'abc2midi not installed')
+            for tier in ('abc2midi', 'abc2midi_midi'):
+                _verdict(r, tier, None, 'abc2midi not installed')
     for i in todo: _strict_tier(records[i])
     return records
 
@@ -193,13 +218,17 @@ def validity_summary(records:list[dict], # from `check_abc_texts`
         measured = [r for r in records if r[tier] is not None]
         if not measured:
             why = next((r['reasons'][tier] for r in records), 'nothing to check')
-            summary[tier] = {'measured': False, 'meaning': meaning, 'n': 0, 'why': why}; continue
+            summary[tier] = {'measured': False, 'meaning': meaning, 'n': 0, 'why': why}
+            continue
         valid, n = sum(r[tier] for r in measured), len(measured)
         low, high = wilson_interval(valid, n)
         reasons = Counter(r['reasons'][tier] for r in measured if not r[tier]).most_common()
-        summary[tier] = {'measured': True, 'meaning': meaning, 'n': n, 'valid': valid, 'percent': 100 * valid / n,
-                         'ci95': [100 * low, 100 * high], 'reasons': dict(reasons)}
-        if tier == 'music21_midi': summary[tier]['worked_around'] = {'music21 shared meter': sum(bool(r.get('music21_shared_meter')) for r in measured)}
+        summary[tier] = {'measured': True, 'meaning': meaning, 'n': n, 'valid': valid,
+                         'percent': 100 * valid / n, 'ci95': [100 * low, 100 * high],
+                         'reasons': dict(reasons)}
+        if tier == 'music21_midi':
+            shared = sum(bool(r.get('music21_shared_meter')) for r in measured)
+            summary[tier]['worked_around'] = {'music21 shared meter': shared}
     return summary
 
 # %% ../nbs/08_evaluation.ipynb #4283d29a
@@ -209,11 +238,18 @@ def validity_table(summary:dict, # from `validity_summary`
     "A markdown table: tier, n, valid, %, 95% CI, top failure reasons."
     rows = []
     for tier, s in summary.items():
-        if not s['measured']: rows.append({'tier': tier, 'n': 0, 'valid': '–', '%': '–', '95% CI': '–', 'top failure reasons': f"not measured: {s['why']}"}); continue
-        reasons = '; '.join(f'{reason} ({count})' for reason, count in list(s['reasons'].items())[:top])
-        if s.get('worked_around', {}).get('music21 shared meter'): reasons += f"; music21's shared-meter bug worked around on {s['worked_around']['music21 shared meter']}"
+        if not s['measured']:
+            rows.append({'tier': tier, 'n': 0, 'valid': '–', '%': '–', '95% CI': '–',
+                         'top failure reasons': f"not measured: {s['why']}"})
+            continue
+        top_reasons = list(s['reasons'].items())[:top]
+        reasons = '; '.join(f'{reason} ({count})' for reason, count in top_reasons)
+        if s.get('worked_around', {}).get('music21 shared meter'):
+            reasons += ("; music21's shared-meter bug worked around on "
+                        f"{s['worked_around']['music21 shared meter']}")
         rows.append({'tier': tier, 'n': s['n'], 'valid': s['valid'], '%': f"{s['percent']:.1f}",
-                     '95% CI': f"{s['ci95'][0]:.1f}–{s['ci95'][1]:.1f}", 'top failure reasons': reasons or '–'})
+                     '95% CI': f"{s['ci95'][0]:.1f}–{s['ci95'][1]:.1f}",
+                     'top failure reasons': reasons or '–'})
     return markdown_table(rows)
 
 # %% ../nbs/08_evaluation.ipynb #3c475528
@@ -226,21 +262,28 @@ def test_metrics(run_dir:str|Path, # a run folder (or name under runs/)
     model, tokenizer, summary = load_run(run_dir, dev)
     data_dir = run_dataset_dir(summary)
     meta = dataset_meta(data_dir)
-    scored = mean_token_loss(model, load_split(data_dir, 'test'), model.get_block_size(), batch_size, device=dev)
+    scored = mean_token_loss(model, load_split(data_dir, 'test'), model.get_block_size(),
+                             batch_size, device=dev)
     loss, chars_per_token = scored['loss'], meta['chars_per_token']['test']
     bpc = bits_per_char(loss, chars_per_token)
-    return {'run': Path(run_dir).name, 'dataset': data_dir.name, 'dataset_dir': str(data_dir), 'tokenizer': meta['kind'], 'vocab_size': meta['vocab_size'],
-            'test_tokens_scored': scored['tokens'], 'test_chars': meta['splits']['test']['n_chars'], 'chars_per_token': chars_per_token,
-            'loss_nats_per_token': loss, 'perplexity_per_token': math.exp(loss), 'bits_per_char': bpc, 'perplexity_per_char': 2 ** bpc}
+    return {'run': Path(run_dir).name, 'dataset': data_dir.name, 'dataset_dir': str(data_dir),
+            'tokenizer': meta['kind'], 'vocab_size': meta['vocab_size'],
+            'test_tokens_scored': scored['tokens'], 'test_chars': meta['splits']['test']['n_chars'],
+            'chars_per_token': chars_per_token, 'loss_nats_per_token': loss,
+            'perplexity_per_token': math.exp(loss), 'bits_per_char': bpc,
+            'perplexity_per_char': 2 ** bpc}
 
 # %% ../nbs/08_evaluation.ipynb #47ed1307
 def _group_summaries(records:list[dict]) -> dict:
     "Validity summaries of the sample groups that have samples, each with its count of length-capped samples."
-    groups = {'all samples': records, 'unconditional': [r for r in records if r['kind'] == 'unconditional'],
+    groups = {'all samples': records,
+              'unconditional': [r for r in records if r['kind'] == 'unconditional'],
               'prompted': [r for r in records if r['kind'] == 'prompted'],
               'stopped at <|endoftext|>': [r for r in records if not r['hit_length_cap']]}
+    def checks(rs): return [{**r['validity'], 'reasons': r['reasons'],
+                             'music21_shared_meter': r.get('music21_shared_meter')} for r in rs]
     return {name: {'n': len(rs), 'n_hit_length_cap': sum(r['hit_length_cap'] for r in rs),
-                   'validity': validity_summary([{**r['validity'], 'reasons': r['reasons'], 'music21_shared_meter': r.get('music21_shared_meter')} for r in rs])}
+                   'validity': validity_summary(checks(rs))}
             for name, rs in groups.items() if rs}
 
 def score_samples(samples_dir:str|Path, # a folder written by `generate_samples`
@@ -249,9 +292,11 @@ def score_samples(samples_dir:str|Path, # a folder written by `generate_samples`
     "Check every sample, add its verdicts and reasons to `index.json`, and summarise validity per group of samples."
     samples_dir = Path(samples_dir)
     index = read_json(samples_dir/'index.json')
-    checks = check_abc_texts([(samples_dir/r['file']).read_text() for r in index['samples']], timeout, workers)
+    texts = [(samples_dir/r['file']).read_text() for r in index['samples']]
+    checks = check_abc_texts(texts, timeout, workers)
     for record, check in zip(index['samples'], checks):
-        record['validity'], record['reasons'] = {tier: check[tier] for tier in TIERS}, check['reasons']
+        record['validity'] = {tier: check[tier] for tier in TIERS}
+        record['reasons'] = check['reasons']
         record['music21_shared_meter'] = check.get('music21_shared_meter', False)
     write_json(samples_dir/'index.json', index)
     return _group_summaries(index['samples'])
@@ -270,11 +315,12 @@ def _abc_dir_texts(abc_dir:Path) -> list[tuple[str, str]]:
 def _checks_info(timeout:float) -> dict:
     "How the checks ran: timeout, tools and versions."
     import music21
-    return {'timeout_seconds': timeout, 'tools': tools_available(), 'music21': music21.__version__, 'tiers': TIERS}
+    return {'timeout_seconds': timeout, 'tools': tools_available(), 'music21': music21.__version__,
+            'tiers': TIERS}
 
 # %% ../nbs/08_evaluation.ipynb #e3209962
 def score_abc_dir(abc_dir:str|Path, # a folder of .abc files
-                  out_dir:str|Path|None=None, # where validity.json and validity.md go (default: studies/abc-<folder name>)
+                  out_dir:str|Path|None=None, # where to write (default: studies/abc-<folder name>)
                   timeout:float=20, workers:int|None=None, # per text and tier; worker processes
                  ) -> Path:
     "Check every tune in a folder of `.abc` files; writes `validity.json` and `validity.md`, returns the output folder."
@@ -287,37 +333,52 @@ def score_abc_dir(abc_dir:str|Path, # a folder of .abc files
     for (name, _), record in zip(texts, records): record['name'] = name
     summary = validity_summary(records)
     out_dir = Path(out_dir or stage_dir('studies')/f'abc-{abc_dir.name}')
-    write_json(out_dir/'validity.json', {'abc_dir': str(abc_dir), 'n': len(records), 'checks': _checks_info(timeout),
+    write_json(out_dir/'validity.json', {'abc_dir': str(abc_dir), 'n': len(records),
+                                          'checks': _checks_info(timeout),
                                           'validity': summary, 'records': records})
-    atomic_write(out_dir/'validity.md', f'# Validity of {abc_dir}\n\n{len(records)} tunes.\n\n{validity_table(summary)}\n')
+    atomic_write(out_dir/'validity.md', f'# Validity of {abc_dir}\n\n{len(records)} tunes.\n\n'
+                                        f'{validity_table(summary)}\n')
     return out_dir
 
 # %% ../nbs/08_evaluation.ipynb #31402b3b
-def _validity_markdown(metrics:dict, groups:dict, real:dict, settings:dict, music_table:str|None=None) -> str:
+def _validity_markdown(metrics:dict, groups:dict, real:dict, settings:dict,
+                       music_table:str|None=None) -> str:
     "The evaluation as markdown: test metrics, one validity table per sample group, the real test tunes, and the musical measures."
     m = metrics
     lines = [f"# Evaluation of {m['run']}", '',
-             f"Test split of `{m['dataset']}` ({m['tokenizer']} tokenizer, {m['test_tokens_scored']:,} tokens, "
-             f"{m['chars_per_token']:.3f} characters per token): loss {m['loss_nats_per_token']:.4f} nats per token "
-             f"(perplexity {m['perplexity_per_token']:.4f} per token), **{m['bits_per_char']:.4f} bits per character** "
+             f"Test split of `{m['dataset']}` ({m['tokenizer']} tokenizer, "
+             f"{m['test_tokens_scored']:,} tokens, "
+             f"{m['chars_per_token']:.3f} characters per token): "
+             f"loss {m['loss_nats_per_token']:.4f} nats per token "
+             f"(perplexity {m['perplexity_per_token']:.4f} per token), "
+             f"**{m['bits_per_char']:.4f} bits per character** "
              f"(perplexity {m['perplexity_per_char']:.4f} per character).", '',
              f"Sampling: {', '.join(f'{k}={v}' for k, v in settings.items())}.", '']
     for name, g in groups.items():
-        lines += [f"## Samples: {name} (n={g['n']}, {g['n_hit_length_cap']} hit the length cap)", '', validity_table(g['validity']), '']
-    lines += [f"## Real test tunes, the same checks (n={real['n']})", '', validity_table(real['validity']), '']
-    if music_table: lines += ['## Musical measures: samples beside real test tunes (95% bootstrap intervals)', '', music_table, '']
+        lines += [f"## Samples: {name} (n={g['n']}, "
+                  f"{g['n_hit_length_cap']} hit the length cap)", '',
+                  validity_table(g['validity']), '']
+    lines += [f"## Real test tunes, the same checks (n={real['n']})", '',
+              validity_table(real['validity']), '']
+    if music_table:
+        lines += ['## Musical measures: samples beside real test tunes '
+                  '(95% bootstrap intervals)', '', music_table, '']
     return '\n'.join(lines)
 
 # %% ../nbs/08_evaluation.ipynb #0ad43130
-def _musical_measures(out_dir:Path, texts:dict, samples_dir:Path, real_records:list, real_texts:list, timeout, workers, seed) -> str:
+def _musical_measures(out_dir:Path, texts:dict, samples_dir:Path, real_records:list,
+                      real_texts:list, timeout, workers, seed) -> str:
     "Measure every group with `08a_metrics`; write music.json/md and the plot, each sample's and real tune's measures; the table."
     comparison = compare_groups(texts, timeout=max(timeout, 30), workers=workers, seed=seed)
     index = read_json(samples_dir/'index.json')
-    for record, measures in zip([r for r in index['samples'] if r['kind'] == 'unconditional'], comparison['measures']['unconditional samples']):
+    unconditional = [r for r in index['samples'] if r['kind'] == 'unconditional']
+    for record, measures in zip(unconditional, comparison['measures']['unconditional samples']):
         record['music'] = measures
     write_json(samples_dir/'index.json', index)
-    write_json(out_dir/'real_test_tunes.json', [{'name': f'test tune {i}', 'abc': t, **r, 'music': m} for i, (t, r, m)
-                                               in enumerate(zip(real_texts, real_records, comparison['measures']['real test tunes']))])
+    real = zip(real_texts, real_records, comparison['measures']['real test tunes'])
+    write_json(out_dir/'real_test_tunes.json',
+               [{'name': f'test tune {i}', 'abc': t, **r, 'music': m}
+                for i, (t, r, m) in enumerate(real)])
     table = metrics_table(comparison)
     write_json(out_dir/'music.json', {k: v for k, v in comparison.items() if k != 'measures'})
     atomic_write(out_dir/'music.md', table + '\n')
@@ -332,14 +393,15 @@ def _texts(samples_dir:Path, kind:str='unconditional') -> list[str]:
 def evaluate_run(run_dir:str|Path, # a run folder (or name under runs/)
                  n_samples:int=64, # unconditional samples
                  n_prompted:int=16, # samples prompted by held-out test tunes
-                 max_new_tokens:int=1024, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None, # sampling
+                 max_new_tokens:int=1024, temperature:float=1.0, # sampling
+                 top_k:int|None=None, top_p:float|None=None, # sampling
                  prompt_bars:int=2, # bars of each test tune in its prompt
                  n_real:int=200, # real test tunes checked beside the samples
                  seed:int=0, # fixes samples, prompts and real tunes
                  timeout:float=20, workers:int|None=None, # per text and tier; worker processes
                  device:str='auto', # for scoring and sampling
                  out_dir:str|Path|None=None, # default: studies/<run name>
-                 tuned:dict|None=None, # one tuned sampling setting, e.g. {'temperature': 0.8}, reported apart
+                 tuned:dict|None=None, # a sampling setting shown apart, e.g. {'temperature': 0.8}
                  n_tuned:int|None=None, # its unconditional samples (default: n_samples)
                  music:bool=True, # musical measures of samples and real tunes (08a_metrics)
                 ) -> Path:
@@ -349,24 +411,31 @@ def evaluate_run(run_dir:str|Path, # a run folder (or name under runs/)
     write_json(out_dir/'metrics.json', metrics)
     data_dir = Path(metrics['dataset_dir'])
     prompts = heldout_prompts(data_dir, n_prompted, prompt_bars, seed) if n_prompted else []
-    samples_dir = generate_samples(run_dir, n_samples, max_new_tokens, temperature, top_k, top_p, prompts, seed,
-                                   device=device, out_dir=out_dir)
+    samples_dir = generate_samples(run_dir, n_samples, max_new_tokens, temperature, top_k, top_p,
+                                   prompts, seed, device=device, out_dir=out_dir)
     groups = score_samples(samples_dir, timeout, workers)
     texts = {'unconditional samples': _texts(samples_dir)}
     if tuned:
         setting = {'temperature': 1.0, 'top_k': None, 'top_p': None, **tuned}
-        tuned_dir = generate_samples(run_dir, n_tuned or n_samples, max_new_tokens, **setting, seed=seed, device=device, out_dir=out_dir, folder='samples-tuned')
+        tuned_dir = generate_samples(run_dir, n_tuned or n_samples, max_new_tokens, **setting,
+                                     seed=seed, device=device, out_dir=out_dir,
+                                     folder='samples-tuned')
         label = 'tuned: ' + ', '.join(f'{k}={v}' for k, v in tuned.items())
         groups[label] = score_samples(tuned_dir, timeout, workers)['unconditional']
         texts[label] = _texts(tuned_dir)
     real_texts = heldout_tunes(data_dir, n_real, seed=seed)
     real_records = check_abc_texts(real_texts, timeout, workers)
     real = {'n': len(real_records), 'validity': validity_summary(real_records)}
-    settings = {**read_json(samples_dir/'index.json')['settings'], 'prompt_bars': prompt_bars, **({'tuned': tuned} if tuned else {})}
-    table = _musical_measures(out_dir, {**texts, 'real test tunes': real_texts}, samples_dir, real_records, real_texts, timeout, workers, seed) if music else None
-    write_json(out_dir/'validity.json', {'run': str(run_dir), 'metrics': metrics, 'settings': settings,
-                                          'checks': _checks_info(timeout), 'samples': groups, 'real_test_tunes': real,
-                                          'real_test_tune_records': real_records})
+    settings = {**read_json(samples_dir/'index.json')['settings'], 'prompt_bars': prompt_bars,
+                **({'tuned': tuned} if tuned else {})}
+    table = None
+    if music:
+        table = _musical_measures(out_dir, {**texts, 'real test tunes': real_texts}, samples_dir,
+                                  real_records, real_texts, timeout, workers, seed)
+    write_json(out_dir/'validity.json',
+               {'run': str(run_dir), 'metrics': metrics, 'settings': settings,
+                'checks': _checks_info(timeout), 'samples': groups, 'real_test_tunes': real,
+                'real_test_tune_records': real_records})
     atomic_write(out_dir/'validity.md', _validity_markdown(metrics, groups, real, settings, table))
     return out_dir
 
@@ -420,11 +489,15 @@ def benchmark_evaluate(n:int=500, # texts checked
     t0 = time.perf_counter()
     records = check_abc_texts(texts, timeout, workers)
     seconds = time.perf_counter() - t0
-    summary = {group: {tier: s.get('percent') for tier, s in validity_summary(records[start::2]).items()}
+    def percents(checked):
+        return {tier: s.get('percent') for tier, s in validity_summary(checked).items()}
+    summary = {group: percents(records[start::2])
                for group, start in (('real', 0), ('corrupted', 1))}
-    result = {'benchmark': 'evaluate: tiered validity checks', 'n': n, 'workers': workers, 'timeout_seconds': timeout,
-              'seconds': seconds, 'seconds_per_text': seconds / n, 'goal_seconds': 300,
-              'n_timeouts': sum('timeout' in r['reasons'].values() for r in records), 'percent_valid': summary,
-              'n_chars': sum(map(len, texts)), 'tools': tools_available(), 'machine': machine_info('cpu')}
+    result = {'benchmark': 'evaluate: tiered validity checks', 'n': n, 'workers': workers,
+              'timeout_seconds': timeout, 'seconds': seconds, 'seconds_per_text': seconds / n,
+              'goal_seconds': 300,
+              'n_timeouts': sum('timeout' in r['reasons'].values() for r in records),
+              'percent_valid': summary, 'n_chars': sum(map(len, texts)), 'tools': tools_available(),
+              'machine': machine_info('cpu')}
     write_json(stage_dir('bench')/'evaluate.json', result)
     return result

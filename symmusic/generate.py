@@ -42,7 +42,8 @@ def heldout_tunes(dataset_dir:str|Path, # a dataset folder (or name under datase
     ends = np.flatnonzero(tokens == tokenizer.eot_id)  # every tune is followed by one
     spans = [(a + 1, b) for a, b in zip(np.r_[-1, ends[:-1]], ends) if b > a + 1]
     if n is not None and n < len(spans):
-        spans = [spans[i] for i in sorted(np.random.default_rng(seed).choice(len(spans), n, replace=False))]
+        chosen = np.random.default_rng(seed).choice(len(spans), n, replace=False)
+        spans = [spans[i] for i in sorted(chosen)]
     texts = (tokenizer.decode(tokens[a:b].tolist()).strip('\n') for a, b in spans)
     return [t + '\n' for t in texts if t.strip()]
 
@@ -54,7 +55,8 @@ def tune_prompt(abc:str, # a cleaned tune
                ) -> str|None:
     "The header and first `n_bars` bars of `abc`; None if the tune has no more than `n_bars` bars to continue."
     header, body = split_header(abc)
-    bar_ends = [m.end() for m in _BAR_OR_SKIP.finditer(body) if '|' in m.group() and m.group()[0] not in '"!']
+    bar_ends = [m.end() for m in _BAR_OR_SKIP.finditer(body)
+                if '|' in m.group() and m.group()[0] not in '"!']
     if not body or len(bar_ends) <= n_bars: return None
     return header + body[:bar_ends[n_bars - 1]] if n_bars else header
 
@@ -68,7 +70,9 @@ def heldout_prompts(dataset_dir:str|Path, # a dataset folder (or name under data
     tunes = heldout_tunes(dataset_dir, seed=seed)
     order = np.random.default_rng(seed).permutation(len(tunes))
     prompts = [p for p in (tune_prompt(tunes[i], n_bars) for i in order) if p][:n]
-    if len(prompts) < n: raise ValueError(f"{dataset_dir}: only {len(prompts)} test tunes have more than {n_bars} bars; asked for {n} prompts")
+    if len(prompts) < n:
+        raise ValueError(f"{dataset_dir}: only {len(prompts)} test tunes have more than "
+                         f"{n_bars} bars; asked for {n} prompts")
     return prompts
 
 # %% ../nbs/07_generate.ipynb #fc931773
@@ -76,18 +80,21 @@ def _draw(model, tokenizer, prompt:str, n:int, device, generator, **sampling) ->
     "`n` continuations of `prompt` (after `<|endoftext|>`): text, token counts and whether each hit the length cap."
     prefix = [tokenizer.eot_id] + (tokenizer.encode('\n' + prompt) if prompt else [])
     idx = torch.tensor([prefix] * n, dtype=torch.long, device=device)
-    out = model.generate(idx, stop_id=tokenizer.eot_id, generator=generator, **sampling)[:, len(prefix):].tolist()
+    out = model.generate(idx, stop_id=tokenizer.eot_id, generator=generator, **sampling)
+    out = out[:, len(prefix):].tolist()
     samples = []
     for new in out:
         n_new = new.index(tokenizer.eot_id) if tokenizer.eot_id in new else len(new)
         text = tokenizer.decode(prefix[1:] + new[:n_new]).strip('\n') + '\n'
-        samples.append({'abc': text, 'n_prompt_tokens': len(prefix), 'n_new_tokens': n_new, 'hit_length_cap': n_new == len(new)})
+        samples.append({'abc': text, 'n_prompt_tokens': len(prefix), 'n_new_tokens': n_new,
+                        'hit_length_cap': n_new == len(new)})
     return samples
 
 # %% ../nbs/07_generate.ipynb #d80e37ea
 def _sample_files(samples_dir:Path, drawn:list[dict]) -> list[dict]:
     "Write each drawn sample as an `.abc` file; its index record without the text."
-    for old in samples_dir.glob('*.abc'): old.unlink()  # a rerun with fewer samples leaves none behind
+    # a rerun with fewer samples leaves none behind
+    for old in samples_dir.glob('*.abc'): old.unlink()
     records = []
     for d in drawn:
         atomic_write(samples_dir/d['file'], d['abc'])
@@ -98,8 +105,9 @@ def _sample_files(samples_dir:Path, drawn:list[dict]) -> list[dict]:
 def generate_samples(run_dir:str|Path, # a run folder (or name under runs/)
                      n:int=16, # unconditional samples
                      max_new_tokens:int=1024, # length cap per sample, in tokens
-                     temperature:float=1.0, top_k:int|None=None, top_p:float|None=None, # sampling settings
-                     prompts:list[str]|None=None, # one prompted sample per prompt (e.g. `heldout_prompts`)
+                     temperature:float=1.0, # sampling settings
+                     top_k:int|None=None, top_p:float|None=None, # sampling settings
+                     prompts:list[str]|None=None, # one sample per prompt (e.g. `heldout_prompts`)
                      seed:int=0, # fixes every draw
                      batch_size:int=64, # unconditional samples drawn together
                      device:str='auto', # 'auto', 'cpu', 'cuda', ...
@@ -107,16 +115,20 @@ def generate_samples(run_dir:str|Path, # a run folder (or name under runs/)
                      folder:str='samples', # the samples' folder inside `out_dir`
                     ) -> Path:
     "Draw samples from a run and write `samples/*.abc` and `samples/index.json`; returns the samples folder."
-    if n < 0 or max_new_tokens < 1: raise ValueError(f"need n >= 0 and max_new_tokens >= 1; got n={n}, max_new_tokens={max_new_tokens}")
+    if n < 0 or max_new_tokens < 1:
+        raise ValueError(f"need n >= 0 and max_new_tokens >= 1; "
+                         f"got n={n}, max_new_tokens={max_new_tokens}")
     dev = get_device(device)
     model, tokenizer, summary = load_run(run_dir, dev)
-    sampling = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p)
+    sampling = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
+                    top_p=top_p)
     drawn, t0 = [], time.perf_counter()
     for b, start in enumerate(range(0, n, batch_size)):
         generator = seeded_generator(seed, 0, b, device=dev)
         for s in _draw(model, tokenizer, '', min(batch_size, n - start), dev, generator,
                        **sampling):
-            drawn.append({'file': f'unconditional-{len(drawn):04d}.abc', 'kind': 'unconditional', 'prompt': None, **s})
+            drawn.append({'file': f'unconditional-{len(drawn):04d}.abc', 'kind': 'unconditional',
+                          'prompt': None, **s})
     for i, prompt in enumerate(prompts or []):
         generator = seeded_generator(seed, 1, i, device=dev)
         s = _draw(model, tokenizer, prompt, 1, dev, generator, **sampling)[0]
@@ -125,7 +137,9 @@ def generate_samples(run_dir:str|Path, # a run folder (or name under runs/)
     records = _sample_files(samples_dir, drawn)
     write_json(samples_dir/'index.json', {
         'run': str(Path(run_dir)), 'dataset': summary.get('dataset'), 'tokenizer': tokenizer.kind,
-        'settings': {**sampling, 'seed': seed, 'batch_size': batch_size, 'device': str(dev), 'stop': EOT},
-        'n_unconditional': n, 'n_prompted': len(prompts or []), 'n_hit_length_cap': sum(r['hit_length_cap'] for r in records),
+        'settings': {**sampling, 'seed': seed, 'batch_size': batch_size, 'device': str(dev),
+                     'stop': EOT},
+        'n_unconditional': n, 'n_prompted': len(prompts or []),
+        'n_hit_length_cap': sum(r['hit_length_cap'] for r in records),
         'seconds': time.perf_counter() - t0, 'samples': records})
     return samples_dir

@@ -37,25 +37,33 @@ class GPTConfig:
 class KVCache:
     "Keys and values of every layer for the tokens seen so far, in buffers preallocated to the block size."
     def __init__(self, n_layer:int, block_size:int):
-        self.n_layer, self.block_size, self.length, self.k, self.v = n_layer, block_size, 0, None, None
+        self.n_layer, self.block_size = n_layer, block_size
+        self.length, self.k, self.v = 0, None, None
 
     def update(self, layer:int, k:Tensor, v:Tensor) -> tuple[Tensor, Tensor]:
         "Store one layer's new keys and values `(B, nh, T, hs)`; return all of that layer's so far."
         B, nh, T, hs = k.shape
-        if self.k is None: self.k, self.v = (k.new_zeros(self.n_layer, B, nh, self.block_size, hs) for _ in 'kv')
+        if self.k is None:
+            self.k, self.v = (k.new_zeros(self.n_layer, B, nh, self.block_size, hs) for _ in 'kv')
         start = self.length
-        if T > 1 and start: raise ValueError(f"a {T}-token step needs an empty cache (prefill), this one holds {start}")
-        if start + T > self.block_size: raise ValueError(f"the cache holds {self.block_size} positions; {start + T} asked")
+        if T > 1 and start:
+            raise ValueError(f"a {T}-token step needs an empty cache (prefill), "
+                             f"this one holds {start}")
+        if start + T > self.block_size:
+            raise ValueError(f"the cache holds {self.block_size} positions; {start + T} asked")
         self.k[layer, :, :, start:start + T], self.v[layer, :, :, start:start + T] = k, v
-        return self.k[layer, :, :, :start + T], self.v[layer, :, :, :start + T]  # (B, nh, start+T, hs)
+        # (B, nh, start+T, hs)
+        return self.k[layer, :, :, :start + T], self.v[layer, :, :, :start + T]
 
 # %% ../nbs/04_models.ipynb #7e643a10
 class CausalSelfAttention(nn.Module):
     "Multi-head causal self-attention, optionally reading and extending a `KVCache`."
     def __init__(self, config:GPTConfig):
         super().__init__()
-        if config.n_embd % config.n_head: raise ValueError(f"n_embd={config.n_embd} must be divisible by n_head={config.n_head}")
-        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v of all heads at once
+        if config.n_embd % config.n_head:
+            raise ValueError(f"n_embd={config.n_embd} must be divisible by n_head={config.n_head}")
+        # q, k, v of all heads at once
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)
         self.n_head, self.n_embd, self.dropout = config.n_head, config.n_embd, config.dropout
@@ -63,10 +71,13 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x:Tensor, cache:KVCache|None=None, layer:int=0) -> Tensor:
         B, T, C = x.size()
         q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
+        # (B, nh, T, hs)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
         if cache is not None: k, v = cache.update(layer, k, v)  # (B, nh, past+T, hs)
-        # several queries only come with an empty cache (prefill): the plain causal mask; a single new query sees every key
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=T > 1)
+        # several queries only come with an empty cache (prefill): the plain causal mask;
+        # a single new query sees every key
+        dropout_p = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=T > 1)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C): heads side by side again
         return self.resid_dropout(self.c_proj(y))
 
@@ -94,13 +105,15 @@ class Block(nn.Module):
 
 # %% ../nbs/04_models.ipynb #ff995a1b
 def _init_weights(module:nn.Module):
-    if isinstance(module, (nn.Linear, nn.Embedding)): nn.init.normal_(module.weight, mean=0.0, std=0.02)
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
     if isinstance(module, nn.Linear) and module.bias is not None: nn.init.zeros_(module.bias)
 
 def _lm_loss(logits:Tensor, targets:Tensor|None) -> Tensor|None:
     "Mean cross-entropy (nats/token) of `logits` `(B, T, V)` against `targets` `(B, T)`; -1 targets are skipped."
     if targets is None: return None
-    return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=-1)
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1),
+                           ignore_index=-1)
 
 # %% ../nbs/04_models.ipynb #2b15d792
 class GPT(nn.Module):
@@ -110,24 +123,32 @@ class GPT(nn.Module):
         super().__init__()
         self.config = config
         self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(config.vocab_size, config.n_embd), wpe=nn.Embedding(config.block_size, config.n_embd),
-            drop=nn.Dropout(config.dropout), h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+            wte=nn.Embedding(config.vocab_size, config.n_embd),
+            wpe=nn.Embedding(config.block_size, config.n_embd),
+            drop=nn.Dropout(config.dropout),
+            h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
             ln_f=nn.LayerNorm(config.n_embd)))
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.transformer.wte.weight = self.lm_head.weight  # tied: one matrix reads tokens in and scores them out
+        # tied: one matrix reads tokens in and scores them out
+        self.transformer.wte.weight = self.lm_head.weight
         self.apply(_init_weights)
-        for name, p in self.named_parameters():  # GPT-2: residual projections shrink so the stream's variance stays flat with depth
-            if name.endswith('c_proj.weight'): nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+        # GPT-2: residual projections shrink so the stream's variance stays flat with depth
+        for name, p in self.named_parameters():
+            if name.endswith('c_proj.weight'):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
 
     def get_block_size(self) -> int: return self.config.block_size
 
-    def forward(self, idx:Tensor, targets:Tensor|None=None, cache:KVCache|None=None) -> tuple[Tensor, Tensor|None]:
+    def forward(self, idx:Tensor, targets:Tensor|None=None,
+                cache:KVCache|None=None) -> tuple[Tensor, Tensor|None]:
         "Logits `(B, T, vocab)` for every position of `idx` `(B, T)`, and the mean loss against `targets` (None without)."
         B, T = idx.size()
         start = cache.length if cache is not None else 0
-        if start + T > self.config.block_size: raise ValueError(f"{start + T} positions > block_size {self.config.block_size}")
+        if start + T > self.config.block_size:
+            raise ValueError(f"{start + T} positions > block_size {self.config.block_size}")
         pos = torch.arange(start, start + T, device=idx.device)  # (T,)
-        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))  # (B, T, C)
+        # (B, T, C): token plus position embeddings
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
         for layer, block in enumerate(self.transformer.h): x = block(x, cache, layer)
         if cache is not None: cache.length += T
         logits = self.lm_head(self.transformer.ln_f(x))  # (B, T, vocab)
@@ -139,7 +160,7 @@ class LSTMConfig:
     "Shape of an LSTM language model."
     n_layer: int = 2          # stacked LSTM layers
     n_hidden: int = 256       # width of the hidden and cell state
-    n_embd: int|None = None   # token embedding width; None: n_hidden, which ties embedding and output layer
+    n_embd: int|None = None   # embedding width; None: n_hidden, tying embedding and output layer
     vocab_size: int = 64      # tokens in the vocabulary
     block_size: int = 256     # context length used in training
     dropout: float = 0.0      # on embeddings, between layers and before the output layer
@@ -152,7 +173,8 @@ class LSTM(nn.Module):
         super().__init__()
         self.config, n_embd, h = config, config.n_embd or config.n_hidden, config.n_hidden
         self.wte, self.drop = nn.Embedding(config.vocab_size, n_embd), nn.Dropout(config.dropout)
-        self.lstm = nn.LSTM(n_embd, h, config.n_layer, batch_first=True, dropout=config.dropout if config.n_layer > 1 else 0.0)
+        self.lstm = nn.LSTM(n_embd, h, config.n_layer, batch_first=True,
+                            dropout=config.dropout if config.n_layer > 1 else 0.0)
         self.lm_head = nn.Linear(h, config.vocab_size)
         if n_embd == h: self.wte.weight = self.lm_head.weight
         self.apply(_init_weights)
@@ -166,7 +188,8 @@ class LSTM(nn.Module):
 
     def run(self, idx:Tensor, state:tuple|None=None) -> tuple[Tensor, tuple]:
         "Logits `(B, T, vocab)` for every position of `idx`, and the `(h, c)` state after it to continue from."
-        out, state = self.lstm(self.drop(self.wte(idx) * self.embed_scale), state)  # (B, T, n_hidden); h, c: (n_layer, B, n_hidden)
+        # out: (B, T, n_hidden); h, c: (n_layer, B, n_hidden)
+        out, state = self.lstm(self.drop(self.wte(idx) * self.embed_scale), state)
         return self.lm_head(self.drop(out)), state
 
     def forward(self, idx:Tensor, targets:Tensor|None=None) -> tuple[Tensor, Tensor|None]:
@@ -180,7 +203,8 @@ def num_params(self:GPT|LSTM, non_embedding:bool=False # leave out token and pos
               ) -> int:
     "Number of parameters, each shared tensor once."
     n = sum(p.numel() for p in self.parameters())  # `parameters()` yields a tied tensor once
-    if non_embedding: n -= sum(m.weight.numel() for m in self.modules() if isinstance(m, nn.Embedding))
+    if non_embedding:
+        n -= sum(m.weight.numel() for m in self.modules() if isinstance(m, nn.Embedding))
     return n
 
 # %% ../nbs/04_models.ipynb #e96b57aa
@@ -194,7 +218,8 @@ def flops_per_token(self:GPT) -> int:
 @patch
 def flops_per_token(self:LSTM) -> int:
     "Training FLOPs (forward + backward) per token: 6 per weight of the gates and the output layer."
-    gate_weights = sum(p.numel() for name, p in self.lstm.named_parameters() if name.startswith('weight'))
+    gate_weights = sum(p.numel() for name, p in self.lstm.named_parameters()
+                       if name.startswith('weight'))
     return 6 * (gate_weights + self.lm_head.weight.numel())
 
 # %% ../nbs/04_models.ipynb #fbd5c5c7
@@ -203,18 +228,25 @@ SIZES = {
         'c0': dict(n_layer=2, n_head=2, n_embd=16), 'c1': dict(n_layer=2, n_head=2, n_embd=32),
         'c2': dict(n_layer=2, n_head=4, n_embd=64), 'c3': dict(n_layer=4, n_head=4, n_embd=80),
         'c4': dict(n_layer=4, n_head=4, n_embd=128), 'c5': dict(n_layer=6, n_head=5, n_embd=160),
-        'tiny': dict(n_layer=4, n_head=4, n_embd=128), 'small': dict(n_layer=6, n_head=8, n_embd=256),
-        'medium': dict(n_layer=12, n_head=6, n_embd=384), 'large': dict(n_layer=16, n_head=8, n_embd=512),
-        'xl': dict(n_layer=16, n_head=12, n_embd=768), 'best': dict(n_layer=16, n_head=16, n_embd=1024, block_size=1024)},
+        'tiny': dict(n_layer=4, n_head=4, n_embd=128),
+        'small': dict(n_layer=6, n_head=8, n_embd=256),
+        'medium': dict(n_layer=12, n_head=6, n_embd=384),
+        'large': dict(n_layer=16, n_head=8, n_embd=512),
+        'xl': dict(n_layer=16, n_head=12, n_embd=768),
+        'best': dict(n_layer=16, n_head=16, n_embd=1024, block_size=1024)},
     'lstm': {
-        'c0': dict(n_layer=2, n_hidden=24), 'c1': dict(n_layer=2, n_hidden=44), 'c2': dict(n_layer=2, n_hidden=84),
-        'c3': dict(n_layer=2, n_hidden=144), 'c4': dict(n_layer=2, n_hidden=224), 'c5': dict(n_layer=2, n_hidden=344),
-        'tiny': dict(n_layer=2, n_hidden=256), 'small': dict(n_layer=2, n_hidden=560), 'medium': dict(n_layer=2, n_hidden=1100),
-        'large': dict(n_layer=2, n_hidden=1750), 'xl': dict(n_layer=2, n_hidden=2500)},
+        'c0': dict(n_layer=2, n_hidden=24), 'c1': dict(n_layer=2, n_hidden=44),
+        'c2': dict(n_layer=2, n_hidden=84), 'c3': dict(n_layer=2, n_hidden=144),
+        'c4': dict(n_layer=2, n_hidden=224), 'c5': dict(n_layer=2, n_hidden=344),
+        'tiny': dict(n_layer=2, n_hidden=256), 'small': dict(n_layer=2, n_hidden=560),
+        'medium': dict(n_layer=2, n_hidden=1100), 'large': dict(n_layer=2, n_hidden=1750),
+        'xl': dict(n_layer=2, n_hidden=2500)},
 }
 CPU_LADDER = ('c0', 'c1', 'c2', 'c3', 'c4', 'c5')
-SEED_PARAMS = {  # the seed study's reported counts (vocab 64, block 256; best: vocab 4096, block 1024)
-    'gpt': {'tiny': 0.8e6, 'small': 4.8e6, 'medium': 21.4e6, 'large': 50.5e6, 'xl': 113.5e6, 'best': 206e6},
+# the seed study's reported counts (vocab 64, block 256; best: vocab 4096, block 1024)
+SEED_PARAMS = {
+    'gpt': {'tiny': 0.8e6, 'small': 4.8e6, 'medium': 21.4e6, 'large': 50.5e6, 'xl': 113.5e6,
+            'best': 206e6},
     'lstm': {'tiny': 1.07e6, 'small': 5.06e6, 'medium': 19.45e6, 'large': 49.14e6, 'xl': 100.20e6}}
 ARCHS = {'gpt': (GPT, GPTConfig), 'lstm': (LSTM, LSTMConfig)}
 
@@ -224,12 +256,14 @@ def _family(arch:str) -> tuple:
     return ARCHS[arch]
 
 def model_from_config(arch:str, # 'gpt' or 'lstm'
-                      config:dict, # a config as `asdict(model.config)` wrote it, e.g. into a checkpoint
+                      config:dict, # `asdict(model.config)`, e.g. as a checkpoint holds it
                      ) -> nn.Module:
     "A freshly initialised model of family `arch` with the shape in `config`."
     model_cls, config_cls = _family(arch)
     unknown = set(config) - {f.name for f in fields(config_cls)}
-    if unknown: raise ValueError(f"{config_cls.__name__} has no field(s) {sorted(unknown)}; its fields are {[f.name for f in fields(config_cls)]}")
+    if unknown:
+        raise ValueError(f"{config_cls.__name__} has no field(s) {sorted(unknown)}; "
+                         f"its fields are {[f.name for f in fields(config_cls)]}")
     return model_cls(config_cls(**config))
 
 def make_model(arch:str, # 'gpt' or 'lstm'
@@ -240,7 +274,8 @@ def make_model(arch:str, # 'gpt' or 'lstm'
               ) -> nn.Module:
     "A freshly initialised model of family `arch` and registry size `size`."
     _family(arch)
-    if size not in SIZES[arch]: raise ValueError(f"size {size!r} unknown for {arch}; choose one of {list(SIZES[arch])}")
+    if size not in SIZES[arch]:
+        raise ValueError(f"size {size!r} unknown for {arch}; choose one of {list(SIZES[arch])}")
     shape = dict(SIZES[arch][size], vocab_size=vocab_size, dropout=dropout)
     if block_size is not None: shape['block_size'] = block_size
     return model_from_config(arch, shape)
@@ -249,28 +284,34 @@ def make_model(arch:str, # 'gpt' or 'lstm'
 @patch
 def configure_optimizer(self:GPT|LSTM, weight_decay:float, # decay of matrices
                         learning_rate:float, betas:tuple=(0.9, 0.95),
-                        device_type:str='cpu', # where the weights live: 'cuda' and 'cpu' have fused kernels
+                        device_type:str='cpu', # device of the weights (fused kernels on cuda and cpu)
                        ) -> torch.optim.AdamW:
     "AdamW that decays only tensors of dim >= 2, in one fused kernel on CUDA and CPU."
     params = [p for p in self.parameters() if p.requires_grad]
     groups = [{'params': [p for p in params if p.dim() >= 2], 'weight_decay': weight_decay},
               {'params': [p for p in params if p.dim() < 2], 'weight_decay': 0.0}]
-    fused = device_type in ('cuda', 'cpu') and 'fused' in inspect.signature(torch.optim.AdamW).parameters
-    return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, **(dict(fused=True) if fused else {}))
+    fused = (device_type in ('cuda', 'cpu')
+             and 'fused' in inspect.signature(torch.optim.AdamW).parameters)
+    return torch.optim.AdamW(groups, lr=learning_rate, betas=betas,
+                             **(dict(fused=True) if fused else {}))
 
 # %% ../nbs/04_models.ipynb #7b9a89da
 def sample_next(logits:Tensor, # (B, vocab) logits of the next token
                 temperature:float=1.0, # < 1 sharpens, > 1 flattens; 0 takes the most likely token
                 top_k:int|None=None, # keep only the k most likely tokens
-                top_p:float|None=None, # keep the fewest tokens whose probabilities sum to at least p
+                top_p:float|None=None, # keep the fewest tokens whose probabilities reach p in sum
                 generator:torch.Generator|None=None, # for reproducible draws
                ) -> Tensor:
     "One token per row, `(B, 1)`, after temperature, top-k and top-p filtering."
-    if temperature < 0 or (top_k is not None and top_k < 1) or (top_p is not None and not 0 < top_p <= 1):
-        raise ValueError(f"need temperature >= 0, top_k >= 1, 0 < top_p <= 1; got {temperature}, {top_k}, {top_p}")
+    if (temperature < 0 or (top_k is not None and top_k < 1)
+            or (top_p is not None and not 0 < top_p <= 1)):
+        raise ValueError(f"need temperature >= 0, top_k >= 1, 0 < top_p <= 1; "
+                         f"got {temperature}, {top_k}, {top_p}")
     if temperature == 0: return logits.argmax(-1, keepdim=True)
     logits = logits.float() / temperature
-    if top_k is not None: logits = logits.masked_fill(logits < torch.topk(logits, min(top_k, logits.size(-1))).values[:, [-1]], -math.inf)
+    if top_k is not None:
+        kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, [-1]]
+        logits = logits.masked_fill(logits < kth, -math.inf)
     if top_p is not None and top_p < 1:
         sorted_logits, order = torch.sort(logits, descending=True)
         probs = sorted_logits.softmax(-1)
@@ -280,28 +321,33 @@ def sample_next(logits:Tensor, # (B, vocab) logits of the next token
 
 # %% ../nbs/04_models.ipynb #c8ddd140
 @patch
-def _next_logits(self:GPT, seq:Tensor, cache:KVCache|None, use_cache:bool=True) -> tuple[Tensor, KVCache|None]:
+def _next_logits(self:GPT, seq:Tensor, cache:KVCache|None,
+                 use_cache:bool=True) -> tuple[Tensor, KVCache|None]:
     block = self.config.block_size
     if not use_cache: return self(seq[:, -block:])[0][:, -1], None
-    if cache is None or cache.length == block:  # first call, or the cache is full: slide, prefilling the last block
+    # first call, or the cache is full: slide, prefilling the last block
+    if cache is None or cache.length == block:
         cache = cache or KVCache(self.config.n_layer, block)
         cache.length = 0
         return self(seq[:, -block:], cache=cache)[0][:, -1], cache
     return self(seq[:, -1:], cache=cache)[0][:, -1], cache  # the cache holds seq[:, :-1]
 
 @patch
-def _next_logits(self:LSTM, seq:Tensor, state:tuple|None, use_cache:bool=True) -> tuple[Tensor, tuple]:
-    logits, state = self.run(seq) if state is None or not use_cache else self.run(seq[:, -1:], state)
+def _next_logits(self:LSTM, seq:Tensor, state:tuple|None,
+                 use_cache:bool=True) -> tuple[Tensor, tuple]:
+    if state is None or not use_cache: logits, state = self.run(seq)
+    else: logits, state = self.run(seq[:, -1:], state)
     return logits[:, -1], state
 
 # %% ../nbs/04_models.ipynb #be9681f7
 @patch
 @torch.no_grad()
 def generate(self:GPT|LSTM, idx:Tensor, # (B, T) prompt token ids
-             max_new_tokens:int, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
-             stop_id:int|None=None, # a row stops after this token (e.g. `<|endoftext|>`) and is padded with it
+             max_new_tokens:int, temperature:float=1.0, top_k:int|None=None,
+             top_p:float|None=None,
+             stop_id:int|None=None, # a row stops after this token (`<|endoftext|>`), padded with it
              generator:torch.Generator|None=None, # seeds the draws; on the model's device
-             use_cache:bool=True, # KV cache (GPT) / carried state (LSTM); False recomputes every step
+             use_cache:bool=True, # KV cache (GPT), carried state (LSTM); False recomputes each step
             ) -> Tensor:
     "Continue each row of `idx` by up to `max_new_tokens` sampled tokens, `(B, T + n)`."
     was_training, state = self.training, None

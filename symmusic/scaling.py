@@ -28,41 +28,54 @@ __all__ = ['RESULT_COLUMNS', 'FAMILY_COLORS', 'SWEEPS', 'study_rows', 'write_res
            'symmusic_sweep']
 
 # %% ../nbs/06a_scaling.ipynb #2a072788
-RESULT_COLUMNS = ('arch', 'size', 'seed', 'n_params', 'n_params_non_embedding', 'tokens', 'tokens_per_param', 'epochs', 'learning_rate',
+RESULT_COLUMNS = ('arch', 'size', 'seed', 'n_params', 'n_params_non_embedding', 'tokens',
+                  'tokens_per_param', 'epochs', 'learning_rate',
                   'val_bpc', 'val_bpc_no_overlap', 'test_bpc', 'val_rise', 'wall_seconds',
                   'dataset')
 
 def _val_rise(run_dir:Path, final_bpc:float) -> float:
     "How far the final validation loss sits above the lowest one logged (bits/char): over-training shows as a rise."
-    return max(0., final_bpc - min((r['val_bpc'] for r in read_jsonl(run_dir/'metrics.jsonl')), default=final_bpc))
+    logged = (r['val_bpc'] for r in read_jsonl(run_dir/'metrics.jsonl'))
+    return max(0., final_bpc - min(logged, default=final_bpc))
 
-def study_rows(run_dirs:list, # run folders; those without summary.json (unfinished or failed) are left out
+def study_rows(run_dirs:list, # run folders; unfinished or failed ones (no summary.json) left out
               ) -> list[dict]:
     "One row per finished run, sorted by family, size and seed, with tokens per parameter, FLOPs and the rise of val loss added."
     rows = []
     for run_dir in map(Path, run_dirs):
         if not (run_dir/'summary.json').exists(): continue
         s = read_json(run_dir/'summary.json')
-        rows.append({**{k: s[k] for k in RESULT_COLUMNS if k in s}, 'seed': s.get('config', {}).get('seed', s.get('seed')),
-                     'learning_rate': s.get('config', {}).get('learning_rate'), 'tokens_per_param': s['tokens'] / s['n_params'],
-                     'val_rise': _val_rise(run_dir, s['val_bpc']), 'val_bpc_tune_std': s.get('val_bpc_tune_bootstrap', {}).get('std'), 'flops': s['flops_per_token'] * s['tokens'],
+        config = s.get('config', {})
+        rows.append({**{k: s[k] for k in RESULT_COLUMNS if k in s},
+                     'seed': config.get('seed', s.get('seed')),
+                     'learning_rate': config.get('learning_rate'),
+                     'tokens_per_param': s['tokens'] / s['n_params'],
+                     'val_rise': _val_rise(run_dir, s['val_bpc']),
+                     'val_bpc_tune_std': s.get('val_bpc_tune_bootstrap', {}).get('std'),
+                     'flops': s['flops_per_token'] * s['tokens'],
                      'bpc_per_nat': s['train_bpc'] / s['train_loss'], 'run_dir': str(run_dir)})
     return sorted(rows, key=lambda r: (r['arch'], r['n_params'], r['seed'] or 0))
 
 # %% ../nbs/06a_scaling.ipynb #dc79afc9
-_MD_FORMAT = {'n_params': si_format, 'n_params_non_embedding': si_format, 'tokens': si_format, 'tokens_per_param': '{:.3g}'.format,
-              'epochs': '{:.2f}'.format, 'learning_rate': '{:.3g}'.format, 'val_bpc': '{:.3f}'.format, 'val_bpc_no_overlap': '{:.3f}'.format,
-              'test_bpc': '{:.3f}'.format, 'val_rise': '{:.3f}'.format, 'wall_seconds': '{:.0f} s'.format}
+_MD_FORMAT = {'n_params': si_format, 'n_params_non_embedding': si_format, 'tokens': si_format,
+              'tokens_per_param': '{:.3g}'.format, 'epochs': '{:.2f}'.format,
+              'learning_rate': '{:.3g}'.format, 'val_bpc': '{:.3f}'.format,
+              'val_bpc_no_overlap': '{:.3f}'.format, 'test_bpc': '{:.3f}'.format,
+              'val_rise': '{:.3f}'.format, 'wall_seconds': '{:.0f} s'.format}
 
 def write_results(rows:list[dict], # from `study_rows`
                   folder:str|Path, # the study folder
                  ) -> tuple[Path, Path]:
     "Write the results table to `results.csv` and `results.md` in `folder`."
     folder, out = Path(folder), io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=RESULT_COLUMNS, extrasaction='ignore', lineterminator='\n')
-    writer.writeheader(); writer.writerows(rows)
-    shown = [{c: '' if r.get(c) is None else _MD_FORMAT.get(c, str)(r[c]) for c in RESULT_COLUMNS} for r in rows]
-    return atomic_write(folder/'results.csv', out.getvalue()), atomic_write(folder/'results.md', markdown_table(shown, RESULT_COLUMNS) + '\n')
+    writer = csv.DictWriter(out, fieldnames=RESULT_COLUMNS, extrasaction='ignore',
+                            lineterminator='\n')
+    writer.writeheader()
+    writer.writerows(rows)
+    shown = [{c: '' if r.get(c) is None else _MD_FORMAT.get(c, str)(r[c]) for c in RESULT_COLUMNS}
+             for r in rows]
+    return (atomic_write(folder/'results.csv', out.getvalue()),
+            atomic_write(folder/'results.md', markdown_table(shown, RESULT_COLUMNS) + '\n'))
 
 # %% ../nbs/06a_scaling.ipynb #684aabb6
 FAMILY_COLORS = {'gpt': 'tab:blue', 'lstm': 'tab:orange'}
@@ -71,9 +84,11 @@ def _log_axes(ax, xlabel, ylabel):
     "Log-log axes labelled in plain numbers: 1, 2, 5 × 10^k as 10K, 20K, 50K on x; 2, 3, 4 on y."
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     ax.set(xscale='log', yscale='log', xlabel=xlabel, ylabel=ylabel)
-    ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5))); ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: si_format(x)))
+    ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: si_format(x)))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.yaxis.set_major_formatter('{x:.3g}'); ax.yaxis.set_minor_formatter('{x:.3g}')
+    ax.yaxis.set_major_formatter('{x:.3g}')
+    ax.yaxis.set_minor_formatter('{x:.3g}')
     ax.grid(True, which='both', alpha=0.25)
 
 # %% ../nbs/06a_scaling.ipynb #718d1249
@@ -82,27 +97,38 @@ def _draw_fits(ax, arch:str, fits:dict):
     color, any_fit = FAMILY_COLORS.get(arch), next(iter(fits.values()))
     grid = np.geomspace(any_fit.n_params.min() / 1.5, any_fit.n_params.max() * 1.5, 200)
     if 'saturating' in fits:
-        sat = fits['saturating']; alpha = sat.estimate[2]
-        ax.plot(grid, sat.predict(grid), '-', color=color, label=f'{arch} E + A·N^−α, α={alpha:.2f}')
+        sat = fits['saturating']
+        alpha = sat.estimate[2]
+        ax.plot(grid, sat.predict(grid), '-', color=color,
+                label=f'{arch} E + A·N^−α, α={alpha:.2f}')
         ok = sat.boot[~np.isnan(sat.boot).any(1)]
-        if len(ok) >= 10: ax.fill_between(grid, *np.percentile(predict('saturating', ok, grid), [2.5, 97.5], axis=0), color=color, alpha=0.15, lw=0)
-    if 'line' in fits: ax.plot(grid, fits['line'].predict(grid), '--', color=color, lw=1, label=f"{arch} line, α={fits['line'].estimate[0]:.3f}")
+        if len(ok) >= 10:
+            band = np.percentile(predict('saturating', ok, grid), [2.5, 97.5], axis=0)
+            ax.fill_between(grid, *band, color=color, alpha=0.15, lw=0)
+    if 'line' in fits:
+        ax.plot(grid, fits['line'].predict(grid), '--', color=color, lw=1,
+                label=f"{arch} line, α={fits['line'].estimate[0]:.3f}")
 
 def plot_scaling(rows:list[dict], # from `study_rows`
                  study:dict, # from `fit_study`
                 ) -> Figure:
     "Loss against parameters (total and non-embedding) on log-log axes, with fitted laws, bands and the crossover."
-    fig = Figure(figsize=(11, 4.2)); axes = fig.subplots(1, 2, sharey=True)
+    fig = Figure(figsize=(11, 4.2))
+    axes = fig.subplots(1, 2, sharey=True)
+    loss = study['settings']['loss']
     for ax, n_kind in zip(axes, N_KINDS):
         for arch, fits in study['fits'][n_kind].items():
             pts = [r for r in rows if r['arch'] == arch]
-            ax.plot([r[n_kind] for r in pts], [r[study['settings']['loss']] for r in pts], 'o', color=FAMILY_COLORS.get(arch), label=f'{arch} runs')
+            ax.plot([r[n_kind] for r in pts], [r[loss] for r in pts], 'o',
+                    color=FAMILY_COLORS.get(arch), label=f'{arch} runs')
             if fits: _draw_fits(ax, arch, fits)
         c = study['crossovers'].get(n_kind)
         if c and c['resolved']:
-            ax.axvline(c['n_star'], color='gray', ls=':', label=f"crossover {si_format(c['n_star'])}")
+            ax.axvline(c['n_star'], color='gray', ls=':',
+                       label=f"crossover {si_format(c['n_star'])}")
             ax.axvspan(c['ci_low'], c['ci_high'], color='gray', alpha=0.1)
-        _log_axes(ax, 'non-embedding parameters' if 'non' in n_kind else 'parameters', f"{study['settings']['loss']} (bits/char)")
+        xlabel = 'non-embedding parameters' if 'non' in n_kind else 'parameters'
+        _log_axes(ax, xlabel, f"{loss} (bits/char)")
         ax.legend(fontsize=7)
     fig.suptitle('Validation loss against model size')
     return fig
@@ -111,7 +137,8 @@ def plot_scaling(rows:list[dict], # from `study_rows`
 def _curves(row:dict) -> tuple:
     "(tokens, train bits/char, val bits/char) of a run's metrics.jsonl; train loss converted with the train split's characters per token."
     records = read_jsonl(Path(row['run_dir'])/'metrics.jsonl')
-    return (np.array([r['tokens'] for r in records], float), np.array([r['train_loss'] for r in records]) * row['bpc_per_nat'],
+    return (np.array([r['tokens'] for r in records], float),
+            np.array([r['train_loss'] for r in records]) * row['bpc_per_nat'],
             np.array([r['val_bpc'] for r in records]))
 
 def _shades(rows, arch):
@@ -123,75 +150,108 @@ def _shades(rows, arch):
 def plot_training_curves(rows:list[dict]) -> Figure:
     "Validation and training loss (bits/char) against tokens seen, every size of each family."
     archs = sorted({r['arch'] for r in rows})
-    fig = Figure(figsize=(5.5 * len(archs), 4)); axes = np.atleast_1d(fig.subplots(1, len(archs), sharey=True, squeeze=False)[0])
+    fig = Figure(figsize=(5.5 * len(archs), 4))
+    axes = np.atleast_1d(fig.subplots(1, len(archs), sharey=True, squeeze=False)[0])
     for ax, arch in zip(axes, archs):
         for row, color in _shades(rows, arch):
             tokens, train_bpc, val_bpc = _curves(row)
-            ax.plot(tokens, val_bpc, '-', color=color, label=f"{row['size']} ({si_format(row['n_params'])})")
+            ax.plot(tokens, val_bpc, '-', color=color,
+                    label=f"{row['size']} ({si_format(row['n_params'])})")
             ax.plot(tokens, train_bpc, '--', color=color, lw=0.8)
-        _log_axes(ax, 'tokens seen', 'loss (bits/char)'); ax.set_title(arch.upper()); ax.legend(fontsize=7, title='val (solid), train (dashed)', title_fontsize=7)
+        _log_axes(ax, 'tokens seen', 'loss (bits/char)')
+        ax.set_title(arch.upper())
+        ax.legend(fontsize=7, title='val (solid), train (dashed)', title_fontsize=7)
     return fig
 
 # %% ../nbs/06a_scaling.ipynb #f115c550
 def plot_loss_vs_compute(rows:list[dict]) -> Figure:
     "Validation loss (bits/char) against training FLOPs, each run's curve with its final point."
-    fig = Figure(figsize=(6.5, 4.2)); ax = fig.subplots()
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
     for arch in sorted({r['arch'] for r in rows}):
         for row, color in _shades(rows, arch):
             tokens, _, val_bpc = _curves(row)
             flops = tokens * row['flops'] / row['tokens']
             ax.plot(flops, val_bpc, '-', color=color, lw=1)
-            ax.plot([row['flops']], [row['val_bpc']], 'o', color=color, label=f"{arch} {row['size']} ({si_format(row['n_params'])})")
-    _log_axes(ax, 'training compute (FLOPs)', 'validation loss (bits/char)'); ax.legend(fontsize=6, ncol=2)
+            ax.plot([row['flops']], [row['val_bpc']], 'o', color=color,
+                    label=f"{arch} {row['size']} ({si_format(row['n_params'])})")
+    _log_axes(ax, 'training compute (FLOPs)', 'validation loss (bits/char)')
+    ax.legend(fontsize=6, ncol=2)
     return fig
 
 # %% ../nbs/06a_scaling.ipynb #b9bab665
 _LADDER, _FAMILIES = ('c0', 'c1', 'c2', 'c3', 'c4'), ('gpt', 'lstm')
-_DEMO_TRAIN = dict(tokens=2**21, batch_size=16, block_size=128, learning_rate=3e-3, eval_interval=64, eval_tokens=32_768,
-                   device='cpu', progress=False)
-_PAPER_TRAIN = dict(tokens=100_000_000, batch_size=64, block_size=256, learning_rate=3e-4, eval_interval=500, eval_tokens=1_000_000)
+_PAPER_SIZES = ('tiny', 'small', 'medium', 'large', 'xl')
+_DEMO_TRAIN = dict(tokens=2**21, batch_size=16, block_size=128, learning_rate=3e-3,
+                   eval_interval=64, eval_tokens=32_768, device='cpu', progress=False)
+_PAPER_TRAIN = dict(tokens=100_000_000, batch_size=64, block_size=256, learning_rate=3e-4,
+                    eval_interval=500, eval_tokens=1_000_000)
 _WSD = dict(schedule='wsd', cooldown_frac=0.2)
 
-SWEEPS = {  # runs: (arch, size); seeds: size -> seeds per family; learning_rates: the preset whose tuned rates it uses
-            # source: the corpus of its datasets; train: nbs/train.ipynb parameters; workers: runs at a time; threads: per run
-            # lr_grid: the rates a tuning preset tries; phase2: the BPE run (arch, default GPT; size; vocab_size, default 4096;
-            #         threads; train parameters) and its evaluation
-            # budgets: the N x D grid (one WSD trunk per size, cooldown branches for the shorter budgets); cosine_check: cosine runs to compare
-    'paper': {'runs': [(a, s) for a in _FAMILIES for s in ('tiny', 'small', 'medium', 'large', 'xl')], 'source': 'lmd',
+# runs: (arch, size); seeds: size -> seeds per family; learning_rates: the preset whose tuned
+#   rates it uses; source: the corpus of its datasets; train: nbs/train.ipynb parameters;
+#   workers: runs at a time; threads: per run
+# lr_grid: the rates a tuning preset tries; phase2: the BPE run (arch, default GPT; size;
+#   vocab_size, default 4096; threads; train parameters) and its evaluation
+# budgets: the N x D grid (one WSD trunk per size, cooldown branches for the shorter budgets);
+#   cosine_check: cosine runs to compare
+SWEEPS = {
+    'paper': {'runs': [(a, s) for a in _FAMILIES for s in _PAPER_SIZES], 'source': 'lmd',
               'learning_rates': 'paper-lr', 'budgets': (25_000_000, 50_000_000, 100_000_000),
               'cosine_check': {'sizes': ('tiny', 'small'), 'tokens': 50_000_000, 'seeds': 2},
-              'workers': 1, 'threads': None, 'timeout': 7 * 24 * 3600, 'train': {**_PAPER_TRAIN, **_WSD, 'warmup_steps': 120},
-              'phase2': {'size': 'best', 'train': dict(tokens=100_000_000, batch_size=16, block_size=1024),
-                         'evaluate': dict(n_samples=500, n_prompted=100, max_new_tokens=1024, n_real=500)}},
-    'paper-lr': {'runs': [(a, s) for a in _FAMILIES for s in ('tiny', 'small', 'medium', 'large', 'xl')], 'source': 'lmd',
-                 'lr_grid': (1e-4, 3e-4, 1e-3), 'lr_extend': 2, 'workers': 1, 'threads': None, 'timeout': 7 * 24 * 3600,
+              'workers': 1, 'threads': None, 'timeout': 7 * 24 * 3600,
+              'train': {**_PAPER_TRAIN, **_WSD, 'warmup_steps': 120},
+              'phase2': {'size': 'best',
+                         'train': dict(tokens=100_000_000, batch_size=16, block_size=1024),
+                         'evaluate': dict(n_samples=500, n_prompted=100, max_new_tokens=1024,
+                                          n_real=500)}},
+    'paper-lr': {'runs': [(a, s) for a in _FAMILIES for s in _PAPER_SIZES], 'source': 'lmd',
+                 'lr_grid': (1e-4, 3e-4, 1e-3), 'lr_extend': 2, 'workers': 1, 'threads': None,
+                 'timeout': 7 * 24 * 3600,
                  'train': {**_PAPER_TRAIN, 'tokens': 25_000_000}},
-    'demo': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'seeds': {'c0': 3, 'c1': 3}, 'source': 'music21',
+    'demo': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'seeds': {'c0': 3, 'c1': 3},
+             'source': 'music21',
              'learning_rates': 'demo-lr', 'workers': 2, 'threads': 1, 'timeout': 1800,
-             'train': {**_DEMO_TRAIN, 'eval_interval': 128},  # 8 evaluations a run: the 15-minute demo
-             'phase2': {'arch': 'lstm', 'size': 'c4', 'vocab_size': 512, 'threads': 1,  # chosen in 08b_vocab
+             'train': {**_DEMO_TRAIN, 'eval_interval': 128},  # 8 evaluations a run: 15 minutes
+             # chosen in 08b_vocab
+             'phase2': {'arch': 'lstm', 'size': 'c4', 'vocab_size': 512, 'threads': 1,
                         # half the windows start at a tune, as sampling does (05c_schedule)
-                        'train': dict(tokens=2**22, batch_size=32, block_size=256, eval_interval=128,
-                                      tune_start_frac=0.5),
-                        'evaluate': dict(n_samples=200, n_prompted=8, max_new_tokens=1200, n_real=200, tuned={'temperature': 0.8}, n_tuned=64)}},
-    'demo-lr': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'lr_grid': (1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2), 'lr_extend': 6,
-                'workers': 2, 'threads': 1, 'timeout': 1800, 'train': {**_DEMO_TRAIN, 'tokens': 2**19}},
-    'frontier': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21', 'learning_rates': 'demo-lr',
-                 'budgets': (2**18, 2**19, 2**20, 2**21, 2**22), 'cosine_check': {'sizes': ('c1', 'c2'), 'tokens': 2**20, 'seeds': 3},
-                 'workers': 2, 'threads': 1, 'timeout': 3600, 'train': {**_DEMO_TRAIN, **_WSD, 'warmup_steps': 16, 'eval_interval': 128},
-                 'phase2': {'size': 'c1', 'train': dict(tokens=2**15, block_size=128, schedule='cosine', warmup_steps=None),  # the smoke check of the path
-                            'evaluate': dict(n_samples=8, n_prompted=4, max_new_tokens=256, n_real=20)}},
-    'smoke': {'runs': [(a, s) for a in _FAMILIES for s in ('c0', 'c1')], 'source': 'music21', 'workers': 2, 'threads': 1, 'timeout': 300,
-              'budgets': (24 * 8 * 64, 48 * 8 * 64), 'cosine_check': {'sizes': ('c0',), 'tokens': 24 * 8 * 64, 'seeds': 2},
-              'train': dict(tokens=48 * 8 * 64, batch_size=8, block_size=64, learning_rate=3e-3, eval_interval=16, eval_tokens=4096,
+                        'train': dict(tokens=2**22, batch_size=32, block_size=256,
+                                      eval_interval=128, tune_start_frac=0.5),
+                        'evaluate': dict(n_samples=200, n_prompted=8, max_new_tokens=1200,
+                                         n_real=200, tuned={'temperature': 0.8}, n_tuned=64)}},
+    'demo-lr': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21',
+                'lr_grid': (1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2), 'lr_extend': 6,
+                'workers': 2, 'threads': 1, 'timeout': 1800,
+                'train': {**_DEMO_TRAIN, 'tokens': 2**19}},
+    'frontier': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21',
+                 'learning_rates': 'demo-lr',
+                 'budgets': (2**18, 2**19, 2**20, 2**21, 2**22),
+                 'cosine_check': {'sizes': ('c1', 'c2'), 'tokens': 2**20, 'seeds': 3},
+                 'workers': 2, 'threads': 1, 'timeout': 3600,
+                 'train': {**_DEMO_TRAIN, **_WSD, 'warmup_steps': 16, 'eval_interval': 128},
+                 # the smoke check of the path
+                 'phase2': {'size': 'c1',
+                            'train': dict(tokens=2**15, block_size=128, schedule='cosine',
+                                          warmup_steps=None),
+                            'evaluate': dict(n_samples=8, n_prompted=4, max_new_tokens=256,
+                                             n_real=20)}},
+    'smoke': {'runs': [(a, s) for a in _FAMILIES for s in ('c0', 'c1')], 'source': 'music21',
+              'workers': 2, 'threads': 1, 'timeout': 300,
+              'budgets': (24 * 8 * 64, 48 * 8 * 64),
+              'cosine_check': {'sizes': ('c0',), 'tokens': 24 * 8 * 64, 'seeds': 2},
+              'train': dict(tokens=48 * 8 * 64, batch_size=8, block_size=64, learning_rate=3e-3,
+                            eval_interval=16, eval_tokens=4096,
                             device='cpu', dtype='fp32', progress=False, **_WSD, warmup_steps=2),
               'phase2': {'size': 'c1', 'train': dict(tokens=2**15, block_size=128),
-                         'evaluate': dict(n_samples=8, n_prompted=4, max_new_tokens=256, n_real=20)}},
+                         'evaluate': dict(n_samples=8, n_prompted=4, max_new_tokens=256,
+                                          n_real=20)}},
 }
 
 def _preset(preset:str) -> dict:
     "The settings of sweep `preset`, or an error listing the presets."
-    if preset not in SWEEPS: raise ValueError(f"sweep preset {preset!r} unknown; choose one of {list(SWEEPS)}")
+    if preset not in SWEEPS:
+        raise ValueError(f"sweep preset {preset!r} unknown; choose one of {list(SWEEPS)}")
     return SWEEPS[preset]
 
 # %% ../nbs/06a_scaling.ipynb #880533de
@@ -205,7 +265,8 @@ def learning_rate(preset:str, arch:str, size:str) -> tuple[float, str]:
     "The peak learning rate a run of `preset` uses, and where it comes from: the tuned value, or the preset's one rate."
     cfg = _preset(preset)
     tuned = tuned_learning_rates(cfg['learning_rates']) if cfg.get('learning_rates') else None
-    if tuned and size in tuned['chosen'].get(arch, {}): return tuned['chosen'][arch][size], f"tuned by {cfg['learning_rates']}"
+    if tuned and size in tuned['chosen'].get(arch, {}):
+        return tuned['chosen'][arch][size], f"tuned by {cfg['learning_rates']}"
     return cfg['train']['learning_rate'], 'the preset\'s single rate (not tuned)'
 
 def sweep_plan(preset:str, # a key of `SWEEPS`
@@ -213,20 +274,29 @@ def sweep_plan(preset:str, # a key of `SWEEPS`
     "The runs of sweep `preset`: name, family, size, role, stage and every `nbs/train.ipynb` parameter."
     cfg, plan = _preset(preset), []
     for arch, size in cfg['runs']:
-        if size not in SIZES[arch]: raise ValueError(f"preset {preset!r} names {arch} size {size!r}, not in models.SIZES[{arch!r}]")
+        if size not in SIZES[arch]:
+            raise ValueError(f"preset {preset!r} names {arch} size {size!r}, "
+                             f"not in models.SIZES[{arch!r}]")
         base_seed = cfg['train'].get('seed', 1337)
         for seed in range(base_seed, base_seed + cfg.get('seeds', {}).get(size, 1)):
             for lr in cfg.get('lr_grid') or [learning_rate(preset, arch, size)[0]]:
-                name = f'{preset}-{arch}-{size}' + (f'-s{seed}' if seed != base_seed else '') + (f'-lr{lr:g}' if 'lr_grid' in cfg else '')
-                params = {**cfg['train'], 'arch': arch, 'size': size, 'learning_rate': lr, 'seed': seed}
-                if 'budgets' not in cfg: plan.append({'name': name, 'arch': arch, 'size': size, 'role': 'run', 'stage': 0, 'params': params})
+                name = (f'{preset}-{arch}-{size}' + (f'-s{seed}' if seed != base_seed else '')
+                        + (f'-lr{lr:g}' if 'lr_grid' in cfg else ''))
+                params = {**cfg['train'], 'arch': arch, 'size': size, 'learning_rate': lr,
+                          'seed': seed}
+                if 'budgets' not in cfg:
+                    plan.append({'name': name, 'arch': arch, 'size': size, 'role': 'run',
+                                 'stage': 0, 'params': params})
                 else: plan += _grid_row(name, arch, size, params, sorted(cfg['budgets']))
-    for arch, size in (r for r in cfg['runs'] if r[1] in cfg.get('cosine_check', {}).get('sizes', ())):
+    checked = cfg.get('cosine_check', {}).get('sizes', ())
+    for arch, size in (r for r in cfg['runs'] if r[1] in checked):
         check = cfg['cosine_check']
         for seed in range(1337, 1337 + check['seeds']):
-            params = {**cfg['train'], 'arch': arch, 'size': size, 'learning_rate': learning_rate(preset, arch, size)[0], 'seed': seed,
+            params = {**cfg['train'], 'arch': arch, 'size': size,
+                      'learning_rate': learning_rate(preset, arch, size)[0], 'seed': seed,
                       'tokens': check['tokens'], 'schedule': 'cosine', 'warmup_steps': None}
-            plan.append({'name': f"{preset}-{arch}-{size}-cosine-t{si_format(check['tokens'])}-s{seed}", 'arch': arch, 'size': size,
+            name = f"{preset}-{arch}-{size}-cosine-t{si_format(check['tokens'])}-s{seed}"
+            plan.append({'name': name, 'arch': arch, 'size': size,
                          'role': 'cosine_check', 'stage': 0, 'params': params})
     return plan
 
@@ -234,8 +304,11 @@ def _grid_row(name:str, arch:str, size:str, params:dict, budgets:list) -> list[d
     "A size's row of the N x D grid: a WSD trunk to the longest budget, and a cooldown branch from it for each shorter one."
     trunk = {'name': name, 'arch': arch, 'size': size, 'role': 'trunk', 'stage': 0,
              'params': {**params, 'tokens': budgets[-1], 'branch_tokens': budgets[:-1]}}
-    return [trunk] + [{'name': f'{name}-t{si_format(b)}', 'arch': arch, 'size': size, 'role': 'branch', 'stage': 1,
-                       'params': {**params, 'tokens': b, 'init_from': str(stage_dir('runs')/name)}} for b in budgets[:-1]]
+    branches = [{'name': f'{name}-t{si_format(b)}', 'arch': arch, 'size': size, 'role': 'branch',
+                 'stage': 1,
+                 'params': {**params, 'tokens': b, 'init_from': str(stage_dir('runs')/name)}}
+                for b in budgets[:-1]]
+    return [trunk] + branches
 
 # %% ../nbs/06a_scaling.ipynb #3145a0f9
 def _given(overrides:dict) -> dict: return {k: v for k, v in overrides.items() if v is not None}
@@ -243,22 +316,29 @@ def _given(overrides:dict) -> dict: return {k: v for k, v in overrides.items() i
 def phase2_plan(preset:str, # a key of `SWEEPS`
                 data:str|Path, # the Phase 2 (BPE) dataset: a folder or a name under datasets/
                 size:str|None=None, # model size (None: the preset's)
-                **overrides, # other `nbs/train.ipynb` parameters, e.g. tokens=, block_size=; None keeps the preset's
+                **overrides, # other train.ipynb parameters, e.g. tokens=; None keeps the preset's
                ) -> dict:
     "The Phase 2 run of `preset`, one model (the preset's `arch`, GPT by default) on the BPE data, as a `sweep_plan` entry for `run_runs`."
-    cfg = _preset(preset)['phase2']; size = size or cfg['size']; arch = cfg.get('arch', 'gpt')
-    if size not in SIZES[arch]: raise ValueError(f"Phase 2 size {size!r} is not a {arch.upper()} size; choose one of {list(SIZES[arch])}")
+    cfg = _preset(preset)['phase2']
+    size = size or cfg['size']
+    arch = cfg.get('arch', 'gpt')
+    if size not in SIZES[arch]:
+        raise ValueError(f"Phase 2 size {size!r} is not a {arch.upper()} size; "
+                         f"choose one of {list(SIZES[arch])}")
     base = {**_preset(preset)['train'], **cfg['train']}
     changed = {k: v for k, v in sorted(_given(overrides).items()) if base.get(k) != v}
     name = '-'.join([f'{preset}-bpe-{arch}-{size}'] + [f'{k}{v}' for k, v in changed.items()])
-    return {'name': name, 'arch': arch, 'size': size, 'params': {**base, **changed, 'arch': arch, 'size': size, 'data': str(data)}}
+    params = {**base, **changed, 'arch': arch, 'size': size, 'data': str(data)}
+    return {'name': name, 'arch': arch, 'size': size, 'params': params}
 
 def phase2_evaluation(preset:str, # a key of `SWEEPS`
-                      **overrides, # n_samples=, n_prompted=, max_new_tokens=, n_real=; None keeps the preset's
+                      **overrides, # settings to change, e.g. n_samples=; None keeps the preset's
                      ) -> dict:
     "The `nbs/evaluate.ipynb` settings of `preset`'s Phase 2 model."
     cfg = _preset(preset)['phase2']['evaluate']
-    if unknown := set(overrides) - set(cfg): raise ValueError(f"unknown evaluation settings {sorted(unknown)}; expected some of {list(cfg)}")
+    if unknown := set(overrides) - set(cfg):
+        raise ValueError(f"unknown evaluation settings {sorted(unknown)}; "
+                         f"expected some of {list(cfg)}")
     return {**cfg, **_given(overrides)}
 
 # %% ../nbs/06a_scaling.ipynb #cd9c1a3b
@@ -273,8 +353,10 @@ def train_notebook(path:str|Path|None=None, # an explicit path to train.ipynb
 def _differences(run_dir:Path, params:dict) -> dict|None:
     "None if `run_dir` holds no finished run; else what differs between it and a run of `params` (empty: the same run)."
     if not (run_dir/'summary.json').exists(): return None
-    cfg = TrainConfig.from_params({k: v for k, v in params.items() if k not in ('out_dir', 'force')})
-    return run_differences(read_json(run_dir/'summary.json'), cfg, file_digest(resolve_data(cfg.data)/'meta.json', 'sha256'))
+    cfg = TrainConfig.from_params({k: v for k, v in params.items()
+                                   if k not in ('out_dir', 'force')})
+    data_digest = file_digest(resolve_data(cfg.data)/'meta.json', 'sha256')
+    return run_differences(read_json(run_dir/'summary.json'), cfg, data_digest)
 
 def _finished(run_dir:Path, params:dict) -> bool:
     "Whether `run_dir` holds a finished run of exactly these parameters, on the same dataset."
@@ -288,7 +370,8 @@ def _threads_env(threads:int|None) -> dict|None:
 def run_runs(plan:list[dict], # from `sweep_plan`
              notebooks_dir:Path, # where executed notebooks are kept
              force:bool=False, # retrain finished runs
-             workers:int=1, threads:int|None=None, # runs at a time, and torch threads per run (None: torch's default)
+             workers:int=1, # runs at a time
+             threads:int|None=None, # torch threads per run (None: torch's default)
              timeout:float=24 * 3600, # seconds per run before it is killed
              train_nb:str|Path|None=None, # path of train.ipynb (default: `train_notebook()`)
              log=print, # called with one line per run
@@ -296,21 +379,30 @@ def run_runs(plan:list[dict], # from `sweep_plan`
     "Execute train.ipynb once per run of `plan`; one record per run: status 'trained', 'skipped' or 'failed', error, seconds."
     nb, done = train_notebook(train_nb), []
     def one(run):
-        run_dir, out_nb, t0 = stage_dir('runs')/run['name'], Path(notebooks_dir)/f"{run['name']}.ipynb", time.perf_counter()
+        run_dir, out_nb = stage_dir('runs')/run['name'], Path(notebooks_dir)/f"{run['name']}.ipynb"
+        t0 = time.perf_counter()
         if _finished(run_dir, run['params']) and not force: status, error = 'skipped', None
         else:
             params = {**run['params'], 'out_dir': str(run_dir), 'force': force}
             error = execute_notebook(nb, out_nb, params, timeout, _threads_env(threads))
             status = 'failed' if error else 'trained'
-            if out_nb.exists() and run_dir.exists(): atomic_write(run_dir/'train.ipynb', out_nb.read_bytes())
+            if out_nb.exists() and run_dir.exists():
+                atomic_write(run_dir/'train.ipynb', out_nb.read_bytes())
         done.append(run['name'])
-        log(f"[{len(done)}/{len(plan)}] {run['name']}: {status} ({time.perf_counter() - t0:.0f} s)" + (f": {error}" if error else ''))
-        return {'name': run['name'], 'arch': run['arch'], 'size': run['size'], 'role': run.get('role', 'run'), 'status': status, 'error': error,
-                'seconds': round(time.perf_counter() - t0, 1), 'run_dir': str(run_dir), 'notebook': str(out_nb)}
+        log(f"[{len(done)}/{len(plan)}] {run['name']}: {status} ({time.perf_counter() - t0:.0f} s)"
+            + (f": {error}" if error else ''))
+        return {'name': run['name'], 'arch': run['arch'], 'size': run['size'],
+                'role': run.get('role', 'run'), 'status': status, 'error': error,
+                'seconds': round(time.perf_counter() - t0, 1), 'run_dir': str(run_dir),
+                'notebook': str(out_nb)}
     pool = ThreadPoolExecutor(workers)
     try: return list(pool.map(one, plan))
-    except BaseException: stop_children(); raise  # Ctrl-C or SIGTERM: every run's papermill, kernel and training stop now
-    finally: pool.shutdown(wait=True, cancel_futures=True); STOPPING.clear()
+    except BaseException:  # Ctrl-C or SIGTERM: every run's papermill, kernel and training stop now
+        stop_children()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        STOPPING.clear()
 
 # %% ../nbs/06a_scaling.ipynb #40fb87e5
 def analyze_study(study_dir:str|Path, # the study folder to write
@@ -318,7 +410,8 @@ def analyze_study(study_dir:str|Path, # the study folder to write
                   n_boot:int=1000, seed:int=0, # bootstrap resamples and their seed
                  ) -> dict:
     "Write results.csv/md, fits.json/md, reading.md and plots/ for the finished runs among `run_dirs`; returns rows, fits and reading."
-    study_dir = Path(study_dir); study_dir.mkdir(parents=True, exist_ok=True)
+    study_dir = Path(study_dir)
+    study_dir.mkdir(parents=True, exist_ok=True)
     rows = study_rows(run_dirs)
     write_results(rows, study_dir)
     study = fit_study(rows, n_boot=n_boot, seed=seed)
@@ -328,8 +421,10 @@ def analyze_study(study_dir:str|Path, # the study folder to write
     atomic_write(study_dir/'reading.md', reading + '\n')
     atomic_write(study_dir/'fits.md', markdown_table(fits_table(fits)) + '\n')
     if rows:
-        for name, fig in (('scaling', plot_scaling(rows, study)), ('training_curves', plot_training_curves(rows)),
-                          ('loss_vs_compute', plot_loss_vs_compute(rows))): save_figure(fig, study_dir/'plots', name)
+        for name, fig in (('scaling', plot_scaling(rows, study)),
+                          ('training_curves', plot_training_curves(rows)),
+                          ('loss_vs_compute', plot_loss_vs_compute(rows))):
+            save_figure(fig, study_dir/'plots', name)
     return {'rows': rows, 'study': study, 'fits': fits, 'reading': reading}
 
 # %% ../nbs/06a_scaling.ipynb #0871be16
@@ -340,11 +435,16 @@ def analyze_lr_sweep(study_dir:str|Path, # the tuning study's folder
     "Choose each (family, size)'s rate of lowest validation bits/char; write learning_rates.json/md and a plot."
     study_dir, cfg, rows = Path(study_dir), _preset(preset), study_rows(run_dirs)
     losses = {}
-    for r in rows: losses.setdefault(r['arch'], {}).setdefault(r['size'], {})[f"{r['learning_rate']:g}"] = r['val_bpc']
-    chosen = {a: {s: float(min(by_lr, key=by_lr.get)) for s, by_lr in sizes.items()} for a, sizes in losses.items()}
-    at_edge = [f'{a} {s}' for a, sizes in chosen.items() for s, lr in sizes.items() if lr in (min(map(float, losses[a][s])), max(map(float, losses[a][s])))]
-    result = {'preset': preset, 'lr_grid': list(cfg['lr_grid']), 'tokens': cfg['train']['tokens'], 'loss': 'val_bpc',
-              'val_bpc': losses, 'chosen': chosen, 'at_grid_edge': at_edge, 'git_commit': git_commit()}
+    for r in rows:
+        by_lr = losses.setdefault(r['arch'], {}).setdefault(r['size'], {})
+        by_lr[f"{r['learning_rate']:g}"] = r['val_bpc']
+    chosen = {a: {s: float(min(by_lr, key=by_lr.get)) for s, by_lr in sizes.items()}
+              for a, sizes in losses.items()}
+    at_edge = [f'{a} {s}' for a, sizes in chosen.items() for s, lr in sizes.items()
+               if lr in (min(map(float, losses[a][s])), max(map(float, losses[a][s])))]
+    result = {'preset': preset, 'lr_grid': list(cfg['lr_grid']), 'tokens': cfg['train']['tokens'],
+              'loss': 'val_bpc', 'val_bpc': losses, 'chosen': chosen, 'at_grid_edge': at_edge,
+              'git_commit': git_commit()}
     study_dir.mkdir(parents=True, exist_ok=True)
     write_json(study_dir/'learning_rates.json', result)
     atomic_write(study_dir/'learning_rates.md', markdown_table(learning_rate_table(result)) + '\n')
@@ -361,41 +461,54 @@ def extend_lr_plan(plan:list[dict], # the tuning runs so far
             tried, best = sorted(map(float, by_lr)), tuned['chosen'][arch][size]
             lr = best * 2 if best == tried[-1] else best / 2 if best == tried[0] else None
             template = next((r for r in plan if (r['arch'], r['size']) == (arch, size)), None)
-            if lr and template: new.append({**template, 'name': template['name'].rsplit('-lr', 1)[0] + f'-lr{lr:g}', 'params': {**template['params'], 'learning_rate': lr}})
+            if lr and template:
+                new.append({**template, 'name': template['name'].rsplit('-lr', 1)[0] + f'-lr{lr:g}',
+                            'params': {**template['params'], 'learning_rate': lr}})
     return new
 
-def learning_rate_table(tuned:dict # a learning-rate sweep's result (`analyze_lr_sweep`, `tuned_learning_rates`)
+def learning_rate_table(tuned:dict # result of `analyze_lr_sweep` or `tuned_learning_rates`
                        ) -> list[dict]:
     "One row per (family, size): validation bits/char at each rate tried, and the chosen rate."
-    rates = sorted({lr for sizes in tuned['val_bpc'].values() for by_lr in sizes.values() for lr in by_lr}, key=float)
-    return [{'family': a, 'size': s, **{f'lr {lr}': f'{by_lr[lr]:.4f}' if lr in by_lr else '' for lr in rates}, 'chosen': f"{tuned['chosen'][a][s]:g}"}
+    rates = sorted({lr for sizes in tuned['val_bpc'].values() for by_lr in sizes.values()
+                    for lr in by_lr}, key=float)
+    return [{'family': a, 'size': s,
+             **{f'lr {lr}': f'{by_lr[lr]:.4f}' if lr in by_lr else '' for lr in rates},
+             'chosen': f"{tuned['chosen'][a][s]:g}"}
             for a, sizes in tuned['val_bpc'].items() for s, by_lr in sizes.items()]
 
 def plot_lr_sweep(tuned:dict) -> Figure:
     "Validation bits/char against learning rate, one curve per size, a panel per family; chosen rates marked."
-    fig = Figure(figsize=(11, 3.8)); axes = fig.subplots(1, len(tuned['val_bpc']), sharey=True, squeeze=False)[0]
+    fig = Figure(figsize=(11, 3.8))
+    axes = fig.subplots(1, len(tuned['val_bpc']), sharey=True, squeeze=False)[0]
     for ax, (arch, sizes) in zip(axes, tuned['val_bpc'].items()):
         for size, by_lr in sizes.items():
             lrs = sorted(by_lr, key=float)
             line, = ax.plot([float(lr) for lr in lrs], [by_lr[lr] for lr in lrs], 'o-', label=size)
-            ax.plot([tuned['chosen'][arch][size]], [by_lr[f"{tuned['chosen'][arch][size]:g}"]], '*', ms=12, color=line.get_color())
-        ax.set(xscale='log', xlabel='peak learning rate', ylabel='validation loss (bits/char)', title=f'{arch.upper()} (★ chosen)')
-        ax.legend(fontsize=7); ax.grid(True, alpha=0.25)
+            chosen = tuned['chosen'][arch][size]
+            ax.plot([chosen], [by_lr[f"{chosen:g}"]], '*', ms=12, color=line.get_color())
+        ax.set(xscale='log', xlabel='peak learning rate', ylabel='validation loss (bits/char)',
+               title=f'{arch.upper()} (★ chosen)')
+        ax.legend(fontsize=7)
+        ax.grid(True, alpha=0.25)
     return fig
 
 # %% ../nbs/06a_scaling.ipynb #1e3764cc
 def preset_dataset(preset:str, # a key of `SWEEPS`
-                   phase:int=1, # 1: the characters of the sweep; 2: the BPE data of the Phase 2 model
+                   phase:int=1, # 1: the sweep's characters; 2: the BPE data of the Phase 2 model
                   ) -> Path:
     "The dataset a preset trains on: built on first use from music21, or the Lakh one, with how to build it if missing."
     cfg = _preset(preset)
     vocab = cfg.get('phase2', {}).get('vocab_size', 4096)
-    name = f"{cfg['source']}-{'char' if phase == 1 else 'bpe'}" + ('' if phase == 1 or vocab == 4096 else str(vocab))
-    if cfg['source'] == 'music21': return prepare_dataset(phase, 'music21', name, vocab_size=vocab, progress=False)
+    name = (f"{cfg['source']}-{'char' if phase == 1 else 'bpe'}"
+            + ('' if phase == 1 or vocab == 4096 else str(vocab)))
+    if cfg['source'] == 'music21':
+        return prepare_dataset(phase, 'music21', name, vocab_size=vocab, progress=False)
     path = stage_dir('datasets')/name
     if not (path/'meta.json').exists():
-        raise FileNotFoundError(f"preset {preset!r} trains on the {cfg['source']} dataset {name}, not built at {path}. Build it with: "
-                                f"symmusic_download lmd_full && symmusic_convert lmd && symmusic_prepare --source lmd --phase {phase}")
+        raise FileNotFoundError(f"preset {preset!r} trains on the {cfg['source']} dataset {name}, "
+                                f"not built at {path}. Build it with: "
+                                "symmusic_download lmd_full && symmusic_convert lmd && "
+                                f"symmusic_prepare --source lmd --phase {phase}")
     return path
 
 def check_plan(plan:list[dict], # from `sweep_plan`, each with its `data`
@@ -405,12 +518,17 @@ def check_plan(plan:list[dict], # from `sweep_plan`, each with its `data`
     problems = []
     for run in plan:
         cfg = TrainConfig.from_params(run['params'])
-        data_dir, per_step = resolve_data(cfg.data), cfg.batch_size * cfg.block_size * cfg.grad_accum
+        data_dir = resolve_data(cfg.data)
+        per_step = cfg.batch_size * cfg.block_size * cfg.grad_accum
         n_train = dataset_meta(data_dir)['splits']['train']['n_tokens']
         epochs = cfg.tokens // per_step * per_step / n_train
-        if epochs > cfg.max_epochs: problems.append(f"{run['name']}: " + epochs_error(cfg.tokens, epochs, data_dir, n_train, cfg.max_epochs))
+        if epochs > cfg.max_epochs:
+            problems.append(f"{run['name']}: "
+                            + epochs_error(cfg.tokens, epochs, data_dir, n_train, cfg.max_epochs))
         diff = None if force else _differences(stage_dir('runs')/run['name'], run['params'])
-        if diff: problems.append(f"{run['name']}: a finished run with other parameters {diff} (saved, asked); retrain with force=True (--force)")
+        if diff:
+            problems.append(f"{run['name']}: a finished run with other parameters {diff} "
+                            "(saved, asked); retrain with force=True (--force)")
     if problems: raise ValueError("the sweep cannot start:\n" + '\n'.join(problems))
 
 # %% ../nbs/06a_scaling.ipynb #e5e68761
@@ -422,31 +540,43 @@ def run_sweep(preset:str='demo', # a key of `SWEEPS`
               log=print, # progress lines
              ) -> Path:
     "Train every run of sweep `preset` through papermill (skipping finished ones), then fit and plot; returns the study folder."
-    cfg, plan, study_dir, t0 = _preset(preset), sweep_plan(preset), stage_dir('studies')/(study or preset), time.time()
+    cfg, plan = _preset(preset), sweep_plan(preset)
+    study_dir, t0 = stage_dir('studies')/(study or preset), time.time()
     data_dir = preset_dataset(preset, 1)  # prepared once here, not inside the first run
     plan = [{**r, 'params': {**r['params'], 'data': str(data_dir)}} for r in plan]
     check_plan(plan, force)
-    records = []
-    for stage in sorted({r['stage'] for r in plan}):  # branches start from their trunks' checkpoints: trunks first
-        records += run_runs([r for r in plan if r['stage'] == stage], study_dir/'notebooks', force, cfg['workers'], cfg['threads'],
-                            cfg['timeout'], train_nb, log)
-    for _ in range(cfg.get('lr_extend', 0)):  # a best rate at the edge of those tried: try one further, until it is inside
-        extra = extend_lr_plan(plan, analyze_lr_sweep(study_dir, preset, [r['run_dir'] for r in records])['tuned'])
+    notebooks, records = study_dir/'notebooks', []
+    # branches start from their trunks' checkpoints: trunks first
+    for stage in sorted({r['stage'] for r in plan}):
+        records += run_runs([r for r in plan if r['stage'] == stage], notebooks, force,
+                            cfg['workers'], cfg['threads'], cfg['timeout'], train_nb, log)
+    # a best rate at the edge of those tried: try one further, until it is inside
+    for _ in range(cfg.get('lr_extend', 0)):
+        so_far = analyze_lr_sweep(study_dir, preset, [r['run_dir'] for r in records])['tuned']
+        extra = extend_lr_plan(plan, so_far)
         if not extra: break
         plan += extra
-        records += run_runs(extra, study_dir/'notebooks', force, cfg['workers'], cfg['threads'], cfg['timeout'], train_nb, log)
+        records += run_runs(extra, notebooks, force, cfg['workers'], cfg['threads'], cfg['timeout'],
+                            train_nb, log)
     role = {r['name']: r['role'] for r in plan}
     runs_of = lambda *roles: [r['run_dir'] for r in records if role[r['name']] in roles]
     if 'lr_grid' in cfg: analysis = analyze_lr_sweep(study_dir, preset, runs_of('run'))
-    else: analysis = analyze_study(study_dir, runs_of('run', 'trunk'), n_boot, seed)  # the law in N: one budget, the longest
+    else:  # the law in N: one budget, the longest
+        analysis = analyze_study(study_dir, runs_of('run', 'trunk'), n_boot, seed)
     if 'budgets' in cfg:
-        analysis['frontier'] = analyze_frontier(study_dir, study_rows(runs_of('trunk', 'branch')), n_boot, seed, study_rows(runs_of('cosine_check')))
+        analysis['frontier'] = analyze_frontier(study_dir, study_rows(runs_of('trunk', 'branch')),
+                                                n_boot, seed, study_rows(runs_of('cosine_check')))
     if cfg.get('learning_rates') and (tuned := tuned_learning_rates(cfg['learning_rates'])):
-        atomic_write(study_dir/'learning_rates.md', markdown_table(learning_rate_table(tuned)) + '\n')
-    write_json(study_dir/'sweep.json', {'preset': preset, **{k: v for k, v in cfg.items() if k != 'runs'}, 'dataset': str(data_dir), 'runs': records,
-                                        'seconds': round(time.time() - t0, 1), 'git_commit': git_commit()})
+        atomic_write(study_dir/'learning_rates.md',
+                     markdown_table(learning_rate_table(tuned)) + '\n')
+    write_json(study_dir/'sweep.json',
+               {'preset': preset, **{k: v for k, v in cfg.items() if k != 'runs'},
+                'dataset': str(data_dir), 'runs': records,
+                'seconds': round(time.time() - t0, 1), 'git_commit': git_commit()})
     failed = [r['name'] for r in records if r['status'] == 'failed']
-    log(f"study {study_dir}: {len(analysis['rows'])} runs " + ('compared' if 'lr_grid' in cfg else 'fitted') + (f"; failed: {failed}" if failed else ''))
+    log(f"study {study_dir}: {len(analysis['rows'])} runs "
+        + ('compared' if 'lr_grid' in cfg else 'fitted')
+        + (f"; failed: {failed}" if failed else ''))
     return study_dir
 
 # %% ../nbs/06a_scaling.ipynb #594b08f6
@@ -454,9 +584,11 @@ def show_study(study_dir:str|Path):
     "Display a study in a notebook: the reading, the results table and the plots."
     from IPython.display import Image, Markdown, display
     study_dir = Path(study_dir)
-    display(Markdown((study_dir/'reading.md').read_text()), Markdown((study_dir/'results.md').read_text()))
+    display(Markdown((study_dir/'reading.md').read_text()),
+            Markdown((study_dir/'results.md').read_text()))
     for name in ('scaling', 'training_curves', 'loss_vs_compute'):
-        if (study_dir/'plots'/f'{name}.png').exists(): display(Image(filename=str(study_dir/'plots'/f'{name}.png')))
+        png = study_dir/'plots'/f'{name}.png'
+        if png.exists(): display(Image(filename=str(png)))
 
 @console_script
 def symmusic_sweep(preset:str='demo', # sweep preset: demo, paper or smoke
@@ -465,10 +597,12 @@ def symmusic_sweep(preset:str='demo', # sweep preset: demo, paper or smoke
                    n_boot:int=1000, # bootstrap resamples per fit
                   ):
     "Train a sweep of model sizes through nbs/train.ipynb, fit scaling laws with uncertainty and plot them."
-    stop_on_signals()  # SIGTERM stops the sweep as Ctrl-C does: every run it started stops, finished runs stay
+    # SIGTERM stops the sweep as Ctrl-C does: every run it started stops, finished runs stay
+    stop_on_signals()
     try: study_dir = run_sweep(preset, study, force, n_boot)
     except KeyboardInterrupt as e:
         sys.exit(f"symmusic_sweep stopped ({e or 'Ctrl-C'}): every run it started has stopped; "
                  "finished runs are kept, and the same command continues")
-    print((study_dir/('learning_rates.md' if 'lr_grid' in _preset(preset) else 'reading.md')).read_text())
+    shown = 'learning_rates.md' if 'lr_grid' in _preset(preset) else 'reading.md'
+    print((study_dir/shown).read_text())
     print(f"results, fits and plots: {study_dir}")
