@@ -31,7 +31,7 @@ def get_batch(data:np.ndarray, # a token stream
               batch_size:int, block_size:int,
               generator:torch.Generator, # decides the offsets
               device:torch.device=torch.device('cpu'),
-              tune_starts:np.ndarray|None=None, # offsets of the `<|endoftext|>` tokens of `data`
+              tune_starts:np.ndarray|None=None, # sorted offsets of `data`'s `<|endoftext|>` tokens
               tune_start_frac:float=0., # the share of rows that start at one of `tune_starts`
              ) -> tuple[torch.Tensor, torch.Tensor]:
     "Inputs and next-token targets, each (batch_size, block_size), from random windows of `data`."
@@ -40,9 +40,9 @@ def get_batch(data:np.ndarray, # a token stream
                          f"{block_size + 1}")
     starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator).numpy()
     if n_tune := round(tune_start_frac * batch_size):  # these rows begin as sampling does
-        at_tunes = tune_starts[tune_starts < len(data) - block_size]
-        picks = torch.randint(len(at_tunes), (n_tune,), generator=generator).numpy()
-        starts[:n_tune] = at_tunes[picks]
+        fits = np.searchsorted(tune_starts, len(data) - block_size)  # sorted: those a window fits
+        picks = torch.randint(fits, (n_tune,), generator=generator).numpy()
+        starts[:n_tune] = tune_starts[picks]
     window = data[starts[:, None] + np.arange(block_size + 1)].astype(np.int64)  # (B, T+1)
     window = torch.from_numpy(window)
     x, y = window[:, :-1].contiguous(), window[:, 1:].contiguous()
