@@ -25,8 +25,8 @@ __all__ = ['STAGE_DIRS', 'DEFAULT_HOME', 'TOOL_HINTS', 'STOPPING', 'BROWSERS', '
            'read_jsonl', 'save_figure', 'flatten', 'file_digest', 'text_digest', 'ToolNotFound', 'ToolResult',
            'find_tool', 'descendants', 'kill_tree', 'stop_children', 'stop_on_signals', 'run_tool', 'tools_available',
            'find_browser', 'skip_test', 'need_tools', 'TaskResult', 'iter_with_timeout', 'map_with_timeout',
-           'notebook_error', 'execute_notebook', 'git_commit', 'si_format', 'format_value', 'markdown_table',
-           'console_script', 'run_script', 'symmusic_notebook']
+           'notebook_error', 'execute_notebook', 'git_commit', 'si_format', 'format_value', 'format_interval',
+           'markdown_table', 'console_script', 'run_script', 'symmusic_notebook']
 
 # %% ../nbs/00_core.ipynb #997a0a65
 STAGE_DIRS = ('raw', 'corpus', 'datasets', 'runs', 'studies', 'report', 'bench', 'cache')
@@ -532,6 +532,21 @@ def format_value(v:Any, # a number, None, a bool, a list of them, or anything pr
     if isinstance(v, float): return format(v, fmt)
     if isinstance(v, int): return f'{v:,}'
     return str(v)
+
+# %% ../nbs/00_core.ipynb #ededfa23
+def format_interval(estimate:float|dict|None, # a number, or a fit's {'estimate', 'ci_low', 'ci_high'}
+                    low:float|None=None, # the interval's lower end, None if there is none
+                    high:float|None=None, # its upper end
+                    fmt:str='.3g', # each number's format spec, or 'si' (`si_format`)
+                    missing:str='', # appended when there is no interval, e.g. ' (too few sizes)'
+                   ) -> str:
+    "An estimate and its interval, '0.351 [0.301, 0.41]'; the estimate alone (and `missing`) if none."
+    if isinstance(estimate, dict):
+        estimate, low, high = estimate['estimate'], estimate.get('ci_low'), estimate.get('ci_high')
+    if estimate is None: return '–'
+    number = lambda x: format_value(float(x), fmt)
+    if low is None or high is None: return number(estimate) + missing
+    return f"{number(estimate)} [{number(low)}, {number(high)}]"
 
 # %% ../nbs/00_core.ipynb #ccfe4601
 _NUMBER = re.compile(r'[-+]?[\d,]*\.?\d+%?')

@@ -279,10 +279,6 @@ def plot_frontier(rows:list[dict], families:dict) -> Figure:
     return fig
 
 # %% ../nbs/06b_frontier.ipynb #6d12678f
-def _est(p:dict, fmt='{:.3g}') -> str:
-    if p.get('ci_low') is None: return fmt.format(p['estimate'])
-    return fmt.format(p['estimate']) + f" [{fmt.format(p['ci_low'])}, {fmt.format(p['ci_high'])}]"
-
 def _held_out_text(kind:str, scores:list) -> str:
     text = f"{kind} predicts {np.mean([abs(s['relative_error']) for s in scores]):.1%} off on average"
     if scores[0]['inside'] is not None:
@@ -297,8 +293,8 @@ def _family_text(arch:str, f:dict) -> str:
     if not f['identified']:
         text += ("too few sizes or budgets to identify L(N, D) (it needs more runs than its 5 "
                  "parameters, 3 sizes and 2 budgets); the numbers below are not a finding. ")
-    text += (f"L(N, D) = E + A/N^α + B/D^β with α = {_est(law['alpha'])}, "
-             f"β = {_est(law['beta'])}, E = {_est(law['E'])} bits/char")
+    text += (f"L(N, D) = E + A/N^α + B/D^β with α = {format_interval(law['alpha'])}, "
+             f"β = {format_interval(law['beta'])}, E = {format_interval(law['E'])} bits/char")
     if law['E']['ci_high'] is not None and law['E']['ci_high'] < 1e-3:
         text += (" (E sits at its lower bound: the grid does not resolve an irreducible loss, "
                  "and the law's extrapolation to large N and D assumes none). ")
@@ -306,9 +302,8 @@ def _family_text(arch:str, f:dict) -> str:
     mid = f['compute_optimal'][len(f['compute_optimal']) // 2]
     n_opt = mid['n_opt']
     text += (f"At C = {si_format(mid['compute'])} FLOPs the compute-optimal model has "
-             f"N = {si_format(n_opt['estimate'])} parameters")
-    if n_opt['ci_low']: text += f" [{si_format(n_opt['ci_low'])}, {si_format(n_opt['ci_high'])}]"
-    text += f" and sees {_est(mid['tokens_per_param'])} tokens per parameter"
+             f"N = {format_interval(n_opt, fmt='si')} parameters")
+    text += f" and sees {format_interval(mid['tokens_per_param'])} tokens per parameter"
     if mid['at_edge']: text += " (at the edge of the searched sizes)"
     if mid.get('extrapolated'):
         text += ", outside the sizes and budgets measured, so extrapolated by the law"
@@ -319,7 +314,7 @@ def _family_text(arch:str, f:dict) -> str:
                  f"{si_format(g[1])} FLOPs. ")
     else: text += "At no compute does the optimum lie inside the measured grid. "
     a_law = {'estimate': a['law'], **{k: a[k] for k in ('ci_low', 'ci_high')}}
-    text += f"N_opt ∝ C^a with a = {_est(a_law)} from the law"
+    text += f"N_opt ∝ C^a with a = {format_interval(a_law)} from the law"
     if a['isoflop'] is not None:
         side = 'inside' if a['agree'] else 'outside'
         text += (f"; IsoFLOP parabolas give a = {a['isoflop']:.3g} over {a['isoflop_levels']} "

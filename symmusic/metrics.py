@@ -184,10 +184,6 @@ def compare_groups(groups:dict[str, list[str]], # name: ABC texts; the real tune
             'groups': stats, 'intervals_overlap_real': agree, 'measures': measures}
 
 # %% ../nbs/08a_metrics.ipynb #2e37e0c9
-def _cell(v:dict, digits:int) -> str:
-    if v['value'] is None: return '–'
-    return f"{v['value']:.{digits}f} ({v['ci95'][0]:.{digits}f}–{v['ci95'][1]:.{digits}f})"
-
 def metrics_table(comparison:dict # from `compare_groups`
                  ) -> str:
     "A markdown table: one row per metric, one column per group (value and 95% interval), and whether the intervals overlap."
@@ -198,7 +194,9 @@ def metrics_table(comparison:dict # from `compare_groups`
         row = {'metric': f'{k} ({unit})'}
         for n in names:
             group = comparison['groups'][n]
-            row[f"{n} (n={group['n_measured']})"] = _cell(group['metrics'][k], digits.get(k, 1))
+            m = group['metrics'][k]
+            row[f"{n} (n={group['n_measured']})"] = format_interval(
+                m['value'], *m['ci95'], fmt=f'.{digits.get(k, 1)}f')
         for n, agree in comparison['intervals_overlap_real'].items():
             row[f'{n}: overlaps real'] = {True: 'yes', False: 'no', None: '–'}[agree[k]]
         rows.append(row)

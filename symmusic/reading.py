@@ -75,11 +75,9 @@ def fits_table(fits:dict, # the content of fits.json (`study_json`)
             for kind, f in by_kind.items() for name, p in f['params'].items()]
 
 # %% ../nbs/06c_reading.ipynb #ace565f5
-def _ci(p:dict, fmt='{:.3g}') -> str:
-    "An estimate with its interval, e.g. '0.35 [0.30, 0.41]', or the estimate alone if none."
-    est = fmt.format(p['estimate'])
-    if p['ci_low'] is None: return est + ' (no interval: too few sizes)'
-    return est + f" [{fmt.format(p['ci_low'])}, {fmt.format(p['ci_high'])}]"
+def _ci(p:dict) -> str:
+    "A fitted parameter with its interval, e.g. '0.35 [0.30, 0.41]', or why it has none."
+    return format_interval(p, missing=' (no interval: too few sizes)')
 
 def _by_size(rows:list) -> list[dict]:
     "One row per size, its numbers averaged over its runs (seeds), with the runs' spread and count."
