@@ -137,8 +137,6 @@ class GPT(nn.Module):
             if name.endswith('c_proj.weight'):
                 nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
 
-    def get_block_size(self) -> int: return self.config.block_size
-
     def forward(self, idx:Tensor, targets:Tensor|None=None,
                 cache:KVCache|None=None) -> tuple[Tensor, Tensor|None]:
         "Logits `(B, T, vocab)` for every position of `idx` `(B, T)`, and the mean loss against `targets` (None without)."
@@ -184,18 +182,21 @@ class LSTM(nn.Module):
             for name, p in self.lstm.named_parameters():
                 if name.startswith('bias_ih'): p[h:2 * h].fill_(1.0)
 
-    def get_block_size(self) -> int: return self.config.block_size
-
-    def run(self, idx:Tensor, state:tuple|None=None) -> tuple[Tensor, tuple]:
-        "Logits `(B, T, vocab)` for every position of `idx`, and the `(h, c)` state after it to continue from."
-        # out: (B, T, n_hidden); h, c: (n_layer, B, n_hidden)
-        out, state = self.lstm(self.drop(self.wte(idx) * self.embed_scale), state)
-        return self.lm_head(self.drop(out)), state
-
     def forward(self, idx:Tensor, targets:Tensor|None=None) -> tuple[Tensor, Tensor|None]:
         "Logits `(B, T, vocab)` for every position of `idx` `(B, T)`, and the mean loss against `targets` (None without)."
         logits, _ = self.run(idx)
         return logits, _lm_loss(logits, targets)
+
+# %% ../nbs/04_models.ipynb #b421f8c7
+@patch
+def run(self:LSTM, idx:Tensor, state:tuple|None=None) -> tuple[Tensor, tuple]:
+    "Logits `(B, T, vocab)` for every position of `idx`, and the `(h, c)` state after it to continue from."
+    # out: (B, T, n_hidden); h, c: (n_layer, B, n_hidden)
+    out, state = self.lstm(self.drop(self.wte(idx) * self.embed_scale), state)
+    return self.lm_head(self.drop(out)), state
+
+@patch
+def get_block_size(self:GPT|LSTM) -> int: return self.config.block_size
 
 # %% ../nbs/04_models.ipynb #52a6bfaf
 @patch

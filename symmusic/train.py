@@ -130,26 +130,35 @@ class Trainer:
                  f"({self.warmup} steps) and before this run's own")
         self.step, self.train_seconds, self.wall_seconds = 0, 0., 0.
 
-    def lr(self, step:int) -> float:
-        cfg = self.cfg
-        return lr_at(step, self.total_steps, cfg.learning_rate, self.min_lr, self.warmup,
-                     cfg.schedule, cfg.cooldown_frac)
 
-    def steps_of(self, tokens:int) -> int: return tokens // self.tokens_per_step
+# %% ../nbs/05_training.ipynb #43de6705
+@patch
+def steps_of(self:Trainer, tokens:int) -> int:
+    "Optimizer steps in a budget of `tokens`."
+    return tokens // self.tokens_per_step
 
-    def tune_offsets(self) -> np.ndarray:
-        "Where each tune of the train split starts: the offsets of its `<|endoftext|>` tokens."
-        if self.meta.get('eot_id') is None:
-            _bad('tune_start_frac', self.cfg.tune_start_frac, f"0: {self.data_dir} has no <|endoftext|>")
-        return np.flatnonzero(np.asarray(self.splits['train']) == self.meta['eot_id'])
+@patch
+def lr(self:Trainer, step:int) -> float:
+    "The learning rate at `step`, on this run's schedule."
+    cfg = self.cfg
+    return lr_at(step, self.total_steps, cfg.learning_rate, self.min_lr, self.warmup,
+                 cfg.schedule, cfg.cooldown_frac)
 
-    def batches(self, step:int) -> list:
-        "The micro-batches of step `step` for this process: a function of seed, step and rank."
-        cfg, accum = self.cfg, self.cfg.grad_accum
-        return [get_batch(self.splits['train'], cfg.batch_size, cfg.block_size,
-                          step_generator(cfg.seed, step, self.rank * accum + micro), self.device,
-                          self.tune_starts, cfg.tune_start_frac)
-                for micro in range(accum)]
+@patch
+def tune_offsets(self:Trainer) -> np.ndarray:
+    "Where each tune of the train split starts: the offsets of its `<|endoftext|>` tokens."
+    if self.meta.get('eot_id') is None:
+        _bad('tune_start_frac', self.cfg.tune_start_frac, f"0: {self.data_dir} has no <|endoftext|>")
+    return np.flatnonzero(np.asarray(self.splits['train']) == self.meta['eot_id'])
+
+@patch
+def batches(self:Trainer, step:int) -> list:
+    "The micro-batches of step `step` for this process: a function of seed, step and rank."
+    cfg, accum = self.cfg, self.cfg.grad_accum
+    return [get_batch(self.splits['train'], cfg.batch_size, cfg.block_size,
+                      step_generator(cfg.seed, step, self.rank * accum + micro), self.device,
+                      self.tune_starts, cfg.tune_start_frac)
+            for micro in range(accum)]
 
 # %% ../nbs/05_training.ipynb #ebc1a522
 @patch
