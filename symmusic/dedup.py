@@ -55,25 +55,30 @@ def containment(a:np.ndarray, # shingles of tune A
 # %% ../nbs/02a_dedup.ipynb #258f2fff
 def near_duplicate_pairs(shingles:list[np.ndarray], # per tune, from `body_shingles`
                          threshold:float, # least containment of one tune in the other
+                         rows_per_product:int=1024, # tunes multiplied at a time (bounds memory)
                         ) -> list[tuple[int, int, float]]:
-    "Every (i, j, containment of i in j) with containment at least `threshold`, found by prefix filtering."
+    "Every (i, j, containment of i in j) at or above `threshold`, from the tunes × shingles product."
+    from scipy import sparse
     if not 0 < threshold <= 1:
         raise ValueError(f"near-duplicate threshold {threshold!r} must be in (0, 1]")
-    owner = np.repeat(np.arange(len(shingles)), [len(s) for s in shingles])
-    hashes = np.concatenate(shingles) if shingles else np.zeros(0, np.uint64)
-    order = np.argsort(hashes, kind='stable')
-    sorted_hashes, sorted_owner = hashes[order], owner[order]
-    uniq, first, df = np.unique(sorted_hashes, return_index=True, return_counts=True)
-    pairs = []
-    for i, s in enumerate(shingles):
-        if len(s) == 0: continue
-        where = np.searchsorted(uniq, s)
-        rarest = where[np.argsort(df[where], kind='stable')[:int(len(s) * (1 - threshold)) + 1]]
-        candidates = np.unique(
-            np.concatenate([sorted_owner[first[w]:first[w] + df[w]] for w in rarest]))
-        for j in candidates[candidates != i]:
-            c = containment(s, shingles[j])
-            if c >= threshold: pairs.append((i, int(j), c))
+    sizes = np.array([len(s) for s in shingles], np.int64)
+    if not sizes.sum(): return []
+    _, column, df = np.unique(np.concatenate(shingles), return_inverse=True, return_counts=True)
+    owner = np.repeat(np.arange(len(shingles), dtype=np.int32), sizes)
+    shared = df[column] > 1  # a shingle only one tune holds joins nothing
+    column, owner = column[shared].astype(np.int32), owner[shared]
+    tunes = sparse.csr_matrix((np.ones(len(owner), np.int32), (owner, column)),
+                              shape=(len(shingles), len(df)))
+    del column, owner, shared
+    by_shingle, pairs = tunes.T.tocsr(), []
+    for start in range(0, len(shingles), rows_per_product):
+        common = (tunes[start:start + rows_per_product] @ by_shingle).tocoo()  # shared counts
+        i, j = common.row.astype(np.int64) + start, common.col.astype(np.int64)
+        c = common.data / sizes[i]
+        keep = (i != j) & (c >= threshold)
+        i, j, c = i[keep], j[keep], c[keep]
+        order = np.lexsort((j, i))
+        pairs += zip(i[order].tolist(), j[order].tolist(), c[order].tolist())
     return pairs
 
 # %% ../nbs/02a_dedup.ipynb #6e941d13

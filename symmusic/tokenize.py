@@ -21,9 +21,9 @@ from .clean import (EOT, SPLITS, clean_tunes, find_corpus, phase_params,
 from .dedup import duplicate_groups, lakh_song_keys, lakh_tune_song_keys, shingle_sample
 
 # %% auto #0
-__all__ = ['DELIMITER', 'SPECIALS', 'DATASET_VERSION', 'tune_text', 'count_chars', 'CharTokenizer', 'BPETokenizer', 'train_bpe',
-           'corpus_duplicate_groups', 'prepare_dataset', 'dataset_meta', 'load_tokenizer', 'dataset_summary',
-           'symmusic_prepare', 'benchmark_prepare']
+__all__ = ['DELIMITER', 'SPECIALS', 'DATASET_VERSION', 'DEDUP_VERSION', 'tune_text', 'count_chars', 'CharTokenizer',
+           'BPETokenizer', 'train_bpe', 'corpus_duplicate_groups', 'prepare_dataset', 'dataset_meta', 'load_tokenizer',
+           'dataset_summary', 'symmusic_prepare', 'benchmark_prepare']
 
 # %% ../nbs/03_tokenize.ipynb #b02e1520
 DELIMITER = '\n' + EOT + '\n'
@@ -229,15 +229,26 @@ def _check_finished(out:Path, asked:dict) -> Path:
     return out
 
 # %% ../nbs/03_tokenize.ipynb #4af8cc22
+# 2: near-duplicate pairs from the sparse product (the same pairs as before, faster)
+DEDUP_VERSION = 2
+
 def corpus_duplicate_groups(corpus:Path, # a finished corpus folder
                             threshold:float|None, # near-duplicate containment (None: identical only)
                            ) -> tuple[dict, dict]:
-    "`dedup.duplicate_groups` of a corpus, with Lakh's song metadata for 'lmd', sampling sized to it."
+    "`dedup.duplicate_groups` of a corpus (Lakh's song metadata for 'lmd'), found once and cached."
     info = read_json(corpus/'corpus.json')
     is_lakh = info.get('source') == 'lmd'
     song_keys = lakh_tune_song_keys(iter_tunes(corpus), lakh_song_keys()) if is_lakh else None
-    return duplicate_groups(iter_tunes(corpus), threshold, song_keys,
-                            shingle_sample(info.get('n_chars', 0)))
+    sample = shingle_sample(info.get('n_chars', 0))
+    inputs = [info.get('tunes_sha256'), threshold, sample, song_keys, DEDUP_VERSION]
+    cached = (stage_dir('cache')/'duplicate_groups'
+              /f"{corpus.name}-{text_digest(json.dumps(inputs, sort_keys=True))[:16]}.json")
+    if info.get('tunes_sha256') and cached.exists():
+        found = read_json(cached)
+        return found['groups'], found['stats']
+    groups, stats = duplicate_groups(iter_tunes(corpus), threshold, song_keys, sample)
+    if info.get('tunes_sha256'): write_json(cached, {'groups': groups, 'stats': stats})
+    return groups, stats
 
 # %% ../nbs/03_tokenize.ipynb #124a10cc
 def prepare_dataset(phase:int=1, # 1: characters (scaling study); 2: BPE, gzip filter, trim, cut
