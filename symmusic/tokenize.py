@@ -22,8 +22,8 @@ from .dedup import duplicate_groups, lakh_song_keys, lakh_tune_song_keys, shingl
 
 # %% auto #0
 __all__ = ['DELIMITER', 'SPECIALS', 'DATASET_VERSION', 'DEDUP_VERSION', 'tune_text', 'count_chars', 'CharTokenizer',
-           'BPETokenizer', 'train_bpe', 'corpus_duplicate_groups', 'prepare_dataset', 'dataset_meta', 'load_tokenizer',
-           'dataset_summary', 'symmusic_prepare', 'benchmark_prepare']
+           'BPETokenizer', 'train_bpe', 'bpe_training_texts', 'corpus_duplicate_groups', 'prepare_dataset',
+           'dataset_meta', 'load_tokenizer', 'dataset_summary', 'symmusic_prepare', 'benchmark_prepare']
 
 # %% ../nbs/03_tokenize.ipynb #b02e1520
 DELIMITER = '\n' + EOT + '\n'
@@ -203,16 +203,39 @@ def _default_name(source:str|Path, phase:int) -> str:
     # 'music21' or a folder's name
     return f"{Path(str(source).rstrip('/')).name}-{'char' if phase == 1 else 'bpe'}"
 
-def _build_tokenizer(phase:int, work:Path, stats:dict, vocab_size:int):
+# %% ../nbs/03_tokenize.ipynb #a157d545
+def bpe_training_texts(texts:Iterable[str], # the train split's tune texts, in order
+                       n_chars:int, # their characters in all
+                       max_chars:int, # about how many characters to keep
+                      ) -> Iterator[str]:
+    "Every m-th text, with m such that about `max_chars` characters remain; all of them if fewer."
+    if max_chars < 1: raise ValueError(f"bpe_train_chars={max_chars} must be at least 1")
+    stride = max(1, -(-n_chars // max_chars))
+    for i, text in enumerate(texts):
+        if i % stride == 0: yield text
+
+# %% ../nbs/03_tokenize.ipynb #a545713c
+def _build_tokenizer(phase:int, work:Path, stats:dict, vocab_size:int, bpe_train_chars:int):
+    "The split's tokenizer; for BPE, with the tunes and characters it learned from in `stats`."
     if phase == 1: tokenizer = CharTokenizer.from_counts(stats['train_chars'])
-    else: tokenizer = train_bpe(_split_texts(work/'train.jsonl'), vocab_size)
+    else:
+        used = Counter()
+        def counted(texts):
+            for text in texts:
+                used.update(tunes=1, chars=len(text))
+                yield text
+        sample = bpe_training_texts(_split_texts(work/'train.jsonl'),
+                                    stats['splits']['train']['n_chars'], bpe_train_chars)
+        tokenizer = train_bpe(counted(sample), vocab_size)
+        stats['bpe_trained_on'] = dict(used)
     if tokenizer.vocab_size >= 65536:
         raise ValueError(f"a vocabulary of {tokenizer.vocab_size} tokens does not fit uint16 ids")
     return tokenizer
 
 # %% ../nbs/03_tokenize.ipynb #19f7e6b5
-# 2: splits by duplicate group, BPE merges never span <|endoftext|>; 3: misused I: lines dropped
-DATASET_VERSION = 3
+# 2: splits by duplicate group, BPE merges never span <|endoftext|>; 3: misused I: lines dropped;
+# 4: BPE learned from at most bpe_train_chars characters of train
+DATASET_VERSION = 4
 
 def _is_current(out:Path) -> bool:
     "Whether a finished dataset was written by this version of the rules; an older one is rebuilt."
@@ -256,13 +279,15 @@ def prepare_dataset(phase:int=1, # 1: characters (scaling study); 2: BPE, gzip f
                     name:str|None=None, # under `datasets/` (default `<source>-char` or `-bpe`)
                     force:bool=False, # rebuild even if finished
                     vocab_size:int=4096, # BPE vocabulary (phase 2)
+                    bpe_train_chars:int=32_000_000, # BPE learns from at most this much of train
                     progress:bool=True, # show progress bars
                     **params, # cleaning parameters, see `clean.PHASE_PARAMS`
                    ) -> Path:
     "Clean, split and tokenize a corpus into `datasets/<name>/` (bins, meta.json, tokenizer.json)."
     out = stage_path('datasets', name or _default_name(source, phase))
     asked = dict(phase=phase, dataset_version=DATASET_VERSION, **params,
-                 **({'vocab_size': vocab_size} if phase == 2 else {}))
+                 **(dict(vocab_size=vocab_size, bpe_train_chars=bpe_train_chars)
+                    if phase == 2 else {}))
     if (out/'meta.json').exists() and not force and _is_current(out):
         return _check_finished(out, asked)
     t0, p, corpus = time.time(), phase_params(phase, **params), find_corpus(source)
@@ -277,13 +302,14 @@ def prepare_dataset(phase:int=1, # 1: characters (scaling study); 2: BPE, gzip f
     stats = {**_write_clean_splits(corpus, p, work, progress, groups), 'duplicates': duplicates}
     _check_splits(stats['splits'], stats['skipped'], corpus_info.get('n_tunes'), corpus,
                   p['fractions'])
-    tokenizer = _build_tokenizer(phase, work, stats, vocab_size)
+    tokenizer = _build_tokenizer(phase, work, stats, vocab_size, bpe_train_chars)
     if phase == 2: tokenizer.save(out/'tokenizer.json')
     encoded = {s: _encode_split(tokenizer, _split_texts(work/f'{s}.jsonl'), out/f'{s}.bin',
                                 progress, stats['splits'][s]['n_pieces'])
                for s in SPLITS}
     shutil.rmtree(work)
     made = dict(phase=phase, source=str(source), vocab_size=vocab_size if phase == 2 else None,
+                bpe_train_chars=bpe_train_chars if phase == 2 else None,
                 dataset_version=DATASET_VERSION, **p)
     meta = _meta(tokenizer, phase, stats, encoded, corpus, corpus_info, made, time.time() - t0)
     write_json(out/'meta.json', meta)
@@ -301,6 +327,7 @@ def _meta(tokenizer, phase, stats, encoded, corpus, corpus_info, params, seconds
         unk_id=tokenizer.unk_id, dtype='uint16', delimiter=DELIMITER, splits=splits,
         chars_per_token={s: splits[s]['n_chars'] / max(splits[s]['n_tokens'], 1) for s in SPLITS},
         char_count_rule=rule, skipped=stats['skipped'], duplicates=stats['duplicates'],
+        bpe_trained_on=stats.get('bpe_trained_on'),
         unseen_chars={s: encoded[s]['unseen_chars'] for s in SPLITS if encoded[s]['unseen_chars']},
         corpus=dict(name=corpus.name, n_tunes=corpus_info.get('n_tunes'),
                     tunes_sha256=corpus_info.get('tunes_sha256')),
@@ -348,6 +375,7 @@ def symmusic_prepare(source:str='music21', # 'music21', 'music21-scores', 'lmd',
                      name:str=None, # folder under datasets/ (default: <source>-char or -bpe)
                      force:bool=False, # rebuild even if finished
                      vocab_size:int=4096, # BPE vocabulary (phase 2)
+                     bpe_train_chars:int=32_000_000, # phase 2: BPE learns from at most this much train
                      fractions:str='0.98,0.01,0.01', # train,val,test shares, by duplicate group
                      split_seed:int=0, # seed of the split assignment
                      gzip_threshold:float=None, # phase 2: a fixed gzip ratio threshold, or measured
@@ -360,7 +388,7 @@ def symmusic_prepare(source:str='music21', # 'music21', 'music21-scores', 'lmd',
     if phase == 2:
         params.update(gzip_threshold=gzip_threshold, gzip_percentile=gzip_percentile,
                       max_tune_chars=max_tune_chars, trim_silence=not no_trim)
-    path = prepare_dataset(phase, source, name, force, vocab_size, **params)
+    path = prepare_dataset(phase, source, name, force, vocab_size, bpe_train_chars, **params)
     meta = dataset_meta(path)
     print(markdown_table(dataset_summary(path)))
     print(f"{path}: {meta['kind']} vocabulary of {meta['vocab_size']:,}")
