@@ -23,10 +23,12 @@ __all__ = ['SHINGLE_CHARS', 'tune_body', 'body_shingles', 'containment', 'near_d
 _FIELD_OR_COMMENT = re.compile(r'^(?:[A-Za-z+]:|%).*$', re.M)
 _WHITESPACE = re.compile(r'\s+')
 
-def tune_body(abc:str # one tune's ABC text
+def tune_body(abc:str, # one tune's ABC text
+              cleaned:bool=False, # `abc` is `clean_abc`'s output already
              ) -> str:
     "The tune's music for comparison: its body without field lines, comments or whitespace."
-    return _WHITESPACE.sub('', _FIELD_OR_COMMENT.sub('', split_header(clean_abc(abc))[1]))
+    text = abc if cleaned else clean_abc(abc)
+    return _WHITESPACE.sub('', _FIELD_OR_COMMENT.sub('', split_header(text)[1]))
 
 # %% ../nbs/02a_dedup.ipynb #e9951413
 SHINGLE_CHARS = 24
@@ -113,8 +115,9 @@ def duplicate_groups(tunes:Iterable[Tune], # e.g. `iter_tunes(corpus)`
     "(tune id -> group key, statistics) for every tune with music; singletons map to their own id."
     ids, shingles, by_body, by_song = [], [], defaultdict(list), defaultdict(list)
     for tune in tunes:  # streamed: only digests and shingles are kept, never the corpus's text
-        if not has_music(clean_abc(tune.abc)): continue
-        body = tune_body(tune.abc)
+        cleaned = clean_abc(tune.abc)
+        if not has_music(cleaned): continue
+        body = tune_body(cleaned, cleaned=True)
         by_body[hashlib.sha256(body.encode()).digest()].append(len(ids))
         if threshold is not None: shingles.append(body_shingles(body, sample=sample))
         ids.append(tune.tune_id)
