@@ -89,15 +89,36 @@ def stop_on_signals():
     for s in (signal.SIGTERM, signal.SIGHUP): signal.signal(s, interrupt)
 
 # %% ../nbs/00c_processes.ipynb #25241295
+def _echo(pipe, sink, kept:list):
+    "Copy a program's output to `sink` line by line as it comes, keeping every line in `kept`."
+    for line in iter(pipe.readline, b''):
+        kept.append(line)
+        sink.write(line.decode(errors='replace'))
+        sink.flush()
+
+def _copy_output(proc:subprocess.Popen) -> Callable:
+    "Copy `proc`'s stdout and stderr to ours as they come; returns what gives (out, err) at the end."
+    kept, copiers = ([], []), []
+    for pipe, sink, lines in zip((proc.stdout, proc.stderr), (sys.stdout, sys.stderr), kept):
+        copiers.append(threading.Thread(target=_echo, args=(pipe, sink, lines), daemon=True))
+        copiers[-1].start()
+    def collect() -> tuple[bytes, bytes]:
+        for t in copiers: t.join()  # until the pipes close: the program and all below it ended
+        return b''.join(kept[0]), b''.join(kept[1])
+    return collect
+
+# %% ../nbs/00c_processes.ipynb #ffa08ad1
 def run_tool(args:list, # program and its arguments, e.g. ['abc2midi', 'tune.abc', '-o', 'tune.mid']
-             timeout:float=60, # seconds before the program and its children are killed
+             timeout:float|None=60, # seconds before the program and its children are killed
              cwd:str|Path|None=None, # working folder
              input:str|None=None, # text sent to its stdin
              env:dict|None=None, # environment variables to set for it, over this process's
+             echo:bool=False, # also show its output on this process's stdout and stderr as it comes
             ) -> ToolResult:
     "Run an external program under a timeout; raise `ToolNotFound` if it is missing."
     args = [str(a) for a in args]
     exe = args[0] if os.sep in args[0] else find_tool(args[0])
+    if echo and input is not None: raise ValueError("run_tool: echo=True takes no input")
     if STOPPING.is_set(): raise KeyboardInterrupt(f"not starting {args[0]}: stopping")
     t0 = time.perf_counter()
     proc = subprocess.Popen([exe, *args[1:]], cwd=cwd, stdout=subprocess.PIPE,
@@ -105,12 +126,18 @@ def run_tool(args:list, # program and its arguments, e.g. ['abc2midi', 'tune.abc
                             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                             start_new_session=True, env={**os.environ, **env} if env else None)
     _CHILDREN.add(proc.pid)
+    collect = _copy_output(proc) if echo else None
     try:
-        out, err = proc.communicate(input.encode() if input is not None else None, timeout=timeout)
+        if collect:
+            proc.wait(timeout)
+            out, err = collect()
+        else:
+            out, err = proc.communicate(input.encode() if input is not None else None,
+                                        timeout=timeout)
         timed_out = False
     except subprocess.TimeoutExpired:
         kill_tree(proc.pid)
-        out, err = proc.communicate()
+        out, err = collect() if collect else proc.communicate()
         timed_out = True
     except BaseException:  # Ctrl-C, SIGTERM (`stop_on_signals`), an error: it dies with us
         kill_tree(proc.pid)
@@ -308,16 +335,17 @@ def notebook_error(nb:str|Path, # an executed notebook
 def execute_notebook(nb:str|Path, # the notebook to run, e.g. `entry_notebook('train.ipynb')`
                      out_nb:str|Path, # where the executed copy goes
                      params:dict, # its parameters, injected after its cell tagged `parameters`
-                     timeout:float=24 * 3600, # seconds before papermill and its kernel are killed
+                     timeout:float|None=24 * 3600, # seconds before papermill and its kernel are killed
                      env:dict|None=None, # environment variables to set for it, e.g. OMP_NUM_THREADS
+                     log_output:bool=False, # show the cells' output on stderr as they run
                     ) -> str|None:
     "Execute `nb` with `params` into `out_nb` by papermill in its own process; the error, or None."
     nb, out_nb = Path(nb), Path(out_nb)
     out_nb.parent.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, '-m', 'papermill', nb, out_nb, '-y', yaml.safe_dump(params),
             '-k', 'python3',
-            '--cwd', nb.parent, '--no-progress-bar']
-    r = run_tool(args, timeout=timeout, env=env)
+            '--cwd', nb.parent, '--no-progress-bar'] + (['--log-output'] if log_output else [])
+    r = run_tool(args, timeout=timeout, env=env, echo=log_output)
     if r.ok: return None
     if r.timed_out: return notebook_error(out_nb) or f'timed out after {timeout:.0f} s'
     lines = [l for l in r.stderr.splitlines() if l.strip()]
