@@ -97,7 +97,7 @@ def _echo(pipe, sink, kept:list):
         sink.flush()
 
 def _copy_output(proc:subprocess.Popen) -> Callable:
-    "Copy `proc`'s stdout and stderr to ours as they come; returns what gives (out, err) at the end."
+    "Copy `proc`'s stdout and stderr to ours as they come; what it returns gives (out, err)."
     kept, copiers = ([], []), []
     for pipe, sink, lines in zip((proc.stdout, proc.stderr), (sys.stdout, sys.stderr), kept):
         copiers.append(threading.Thread(target=_echo, args=(pipe, sink, lines), daemon=True))
@@ -335,7 +335,7 @@ def notebook_error(nb:str|Path, # an executed notebook
 def execute_notebook(nb:str|Path, # the notebook to run, e.g. `entry_notebook('train.ipynb')`
                      out_nb:str|Path, # where the executed copy goes
                      params:dict, # its parameters, injected after its cell tagged `parameters`
-                     timeout:float|None=24 * 3600, # seconds before papermill and its kernel are killed
+                     timeout:float|None=24 * 3600, # seconds before papermill and its kernel die
                      env:dict|None=None, # environment variables to set for it, e.g. OMP_NUM_THREADS
                      log_output:bool=False, # show the cells' output on stderr as they run
                     ) -> str|None:
