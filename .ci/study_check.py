@@ -72,7 +72,7 @@ def read_valid(path:Path, spec) -> tuple:
 
 def planned_runs(preset:str) -> list[dict]:
     "Every run the preset plans: the sweep's and, if it has one, the Phase 2 model."
-    from symmusic.scaling import SWEEPS, phase2_plan, sweep_plan
+    from symmusic.sweeps import SWEEPS, phase2_plan, sweep_plan
     phase2 = [phase2_plan(preset, 'unused')] if 'phase2' in SWEEPS[preset] else []
     return sweep_plan(preset) + phase2
 
@@ -134,7 +134,7 @@ def _tier_problems(where:str, tier:str, t:dict) -> list[str]:
 
 def validity_problems(preset:str, path:Path) -> list[str]:
     "validity.json in its schema (samples.<group>.validity.<tier>.percent), and its counts."
-    from symmusic.scaling import phase2_evaluation
+    from symmusic.sweeps import phase2_evaluation
     v, problems = read_valid(path, VALIDITY)
     if v is None: return problems
     asked = phase2_evaluation(preset)

@@ -2,7 +2,7 @@
 """The test suite: consistency checks, every notebook's tests (run by nbdev_test), the smoke study.
 
 Each check and each notebook is one test unit, and so is each part of a notebook's tests that did
-not run here (`symmusic.core.skip_test`, usually through `need_tools`): it is listed with its reason
+not run here (`symmusic.processes.skip_test`, usually through `need_tools`): it is listed with its reason
 and counted as skipped or, with CI=true (where the tools are installed), as failed when a missing
 program is the reason. The last line is `N passed, N failed, N skipped`.
 Each run gets a fresh temporary SYMMUSIC_HOME, deleted when everything passed and kept (its path
@@ -128,7 +128,7 @@ def check_docs(env):
     return not problems, '\n'.join(problems)
 
 def run_notebook(path, slow, env, skips_file):
-    "Run one notebook's tests; its skipped parts go to `skips_file` (`symmusic.core.skip_test`)."
+    "Run one notebook's tests; its skipped parts go to `skips_file` (`symmusic.processes.skip_test`)."
     cmd = [str(BIN/'nbdev_test'), '--path', str(path), '--do_print']
     if slow: cmd += ['--flags', 'slow']
     t0 = time.time()

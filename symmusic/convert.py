@@ -12,6 +12,7 @@ from typing import Iterable, Iterator
 
 from fastcore.script import Param, store_true
 from .core import *
+from .processes import *
 from .tunes import *
 
 # %% auto #0

@@ -14,6 +14,7 @@ import torch
 from torch.utils import mkldnn
 
 from .core import *
+from .processes import *
 
 # %% auto #0
 __all__ = ['DTYPES', 'GPU_PEAK_FLOPS', 'seed_everything', 'seeded_generator', 'get_device', 'synchronize', 'measure_matmul_flops',

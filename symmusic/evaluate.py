@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastcore.script import Param
 from .core import *
+from .processes import *
 from .device import get_device, machine_info
 from .clean import _music21_parse, split_header, with_default_length
 from .convert import music21_abc_tunes, split_abc_tunes

@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .core import *
+from .processes import *
 from .fits import fit_joint_law, fit_power_law, predict_joint
 
 # %% auto #0

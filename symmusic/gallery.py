@@ -10,6 +10,7 @@ from itertools import zip_longest
 from pathlib import Path
 
 from .core import *
+from .processes import *
 from .convert import iter_tunes, music21_abc_tunes
 from .evaluate import TIERS
 

@@ -12,6 +12,7 @@ from typing import Iterator
 
 import numpy as np
 from .core import *
+from .processes import *
 from .device import machine_info
 from .tunes import music21_abc_tunes, write_tune_midis
 from .lakh import ARCHIVES, download_archive, extract_tar_safely, verify_archive

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import *
+from .processes import *
 from .clean import _METER, _music21_parse, split_header
 
 # %% auto #0

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from .core import *
+from .processes import *
 from .vocab import vocab_table
 from .gallery import (gallery_html, order_note, real_tunes, study_real_tunes, study_samples,
                               table_html)

@@ -14,6 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .core import *
+from .processes import *
 from .device import machine_info
 from .convert import iter_tunes
 from .clean import (EOT, SPLITS, clean_tunes, find_corpus, phase_params,

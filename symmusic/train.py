@@ -15,6 +15,7 @@ from fastcore.docments import docments
 from fastcore.script import Param
 
 from .core import *
+from .processes import *
 from .device import *
 from .models import make_model
 from .tokenize import dataset_meta

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .core import *
+from .processes import *
 
 # %% auto #0
 __all__ = ['SCORE_SUFFIXES', 'Tune', 'split_abc_tunes', 'music21_corpus_root', 'music21_abc_tunes', 'find_abcmidi',

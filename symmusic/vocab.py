@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from .core import *
+from .processes import *
 from .device import *
 from .tokenize import dataset_meta, prepare_dataset
 from .models import make_model
