@@ -332,7 +332,9 @@ def run_benchmarks(names:list|None=None, # which benchmarks (default: all but `S
                   ) -> dict:
     "Run benchmarks `names` and write `bench/index.json` listing what each produced."
     unknown = [name for name in names or [] if name not in BENCHMARKS]
-    if unknown: raise ValueError(f"benchmark {', '.join(unknown)} unknown; choose from {', '.join(BENCHMARKS)}")
+    if unknown:
+        choices = ', '.join(BENCHMARKS)
+        raise ValueError(f"benchmark {', '.join(unknown)} unknown; choose from {choices}")
     index = {}
     for name in names or [n for n in BENCHMARKS if n not in SLOW_BENCHMARKS]:
         t0 = time.perf_counter()

@@ -69,7 +69,7 @@ def _front(nb) -> dict:
 
 # %% ../nbs/09b_pages.ipynb #21f7194c
 def _render_notebook(src:Path) -> dict:
-    "nbconvert's HTML of `src`, its directives applied: the page's file name, title, source and HTML."
+    "nbconvert's HTML of `src`, its directives applied: page file name, title, source, HTML."
     import nbformat
     from nbconvert import HTMLExporter
     from nbdev.doclinks import NbdevLookup
