@@ -4,24 +4,27 @@
 
 # %% ../nbs/10_bench.ipynb #9309b617
 from __future__ import annotations
-import contextlib, io, itertools, json, math, os, statistics, tempfile, time
+import contextlib, io, itertools, math, os, random, statistics, tempfile, time
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from .core import *
+from .processes import *
 from .device import *
 from .models import ARCHS, CPU_LADDER, SIZES, make_model
 from .tokenize import dataset_meta
 from .runs import resolve_data
 from .schedule import get_batch, load_split, step_generator
-from .train import KILL_AT_STEP, train, train_step
+from .train import train, train_step
+from .convert import music21_abc_tunes
+from .validity import check_abc_texts, validity_summary
 
 # %% auto #0
 __all__ = ['BENCHMARKS', 'SLOW_BENCHMARKS', 'TRAINER_SIZES', 'benchmark_function', 'benchmark_models', 'benchmark_train',
            'PlainLSTM', 'reference_tokens_per_sec', 'trainer_tokens_per_sec', 'optimizer_step_ms', 'benchmark_trainer',
-           'shown_path', 'run_benchmarks', 'symmusic_bench', 'cuda_check']
+           'benchmark_evaluate', 'shown_path', 'run_benchmarks', 'symmusic_bench']
 
 # %% ../nbs/10_bench.ipynb #60465411
 BENCHMARKS = {
@@ -30,7 +33,7 @@ BENCHMARKS = {
     'models':   ('symmusic.bench', 'benchmark_models'),        # fwd+bwd tok/s, MFU; generation, KV cache
     'train':    ('symmusic.bench', 'benchmark_train'),         # training-step tokens/s and MFU per dtype
     'trainer':  ('symmusic.bench', 'benchmark_trainer'),       # the Trainer against a plain loop
-    'evaluate': ('symmusic.evaluate', 'benchmark_evaluate'),   # seconds to check 500 samples
+    'evaluate': ('symmusic.bench', 'benchmark_evaluate'),      # seconds to check 500 samples
     'lakh':     ('symmusic.lakh_bench', 'benchmark_lakh'),     # the Lakh path on 20,000 files
 }
 SLOW_BENCHMARKS = ('lakh',)  # run only when named
@@ -280,6 +283,45 @@ def benchmark_trainer(sizes:tuple=TRAINER_SIZES, # (arch, size, batch size) trip
     write_json(Path(out) if out else stage_dir('bench')/'trainer.json', result)
     return result
 
+# %% ../nbs/10_bench.ipynb #adb1c052
+def _corrupt_abc(abc:str, rng:random.Random) -> str:
+    "A damaged copy of a tune: cut short, or with characters deleted, inserted or passages repeated."
+    kind = rng.choice(['cut', 'delete', 'insert', 'repeat'])
+    if kind == 'cut': return abc[:rng.randrange(len(abc))]
+    chars = list(abc)
+    for _ in range(max(1, len(chars) // 20)):
+        i = rng.randrange(len(chars))
+        if kind == 'delete': chars.pop(i)
+        elif kind == 'insert': chars.insert(i, rng.choice('|:[]"()!{}^_=/,\'2345<>~.-+'))
+        else: chars[i:i] = chars[i:i + 8]
+    return ''.join(chars)
+
+# %% ../nbs/10_bench.ipynb #d46ebe1e
+def benchmark_evaluate(n:int=500, # texts checked
+                       workers:int=2, # worker processes
+                       timeout:float=20, # seconds per text and tier
+                       seed:int=0,
+                      ) -> dict:
+    "Seconds to check `n` texts (half real tunes, half corrupted ones) in every tier; writes bench/evaluate.json."
+    rng = random.Random(seed)
+    tunes = rng.sample([t.abc for t in music21_abc_tunes()], n)
+    texts = [_corrupt_abc(t, rng) if i % 2 else t for i, t in enumerate(tunes)]
+    t0 = time.perf_counter()
+    records = check_abc_texts(texts, timeout, workers)
+    seconds = time.perf_counter() - t0
+    def percents(checked):
+        return {tier: s.get('percent') for tier, s in validity_summary(checked).items()}
+    summary = {group: percents(records[start::2])
+               for group, start in (('real', 0), ('corrupted', 1))}
+    result = {'benchmark': 'evaluate: tiered validity checks', 'n': n, 'workers': workers,
+              'timeout_seconds': timeout, 'seconds': seconds, 'seconds_per_text': seconds / n,
+              'goal_seconds': 300,
+              'n_timeouts': sum('timeout' in r['reasons'].values() for r in records),
+              'percent_valid': summary, 'n_chars': sum(map(len, texts)), 'tools': tools_available(),
+              'machine': machine_info('cpu')}
+    write_json(stage_dir('bench')/'evaluate.json', result)
+    return result
+
 # %% ../nbs/10_bench.ipynb #4a1a8556
 def shown_path(path:str|Path # a file a benchmark wrote or read
               ) -> str:
@@ -290,6 +332,10 @@ def shown_path(path:str|Path # a file a benchmark wrote or read
 def run_benchmarks(names:list|None=None, # which benchmarks (default: all but `SLOW_BENCHMARKS`)
                   ) -> dict:
     "Run benchmarks `names` and write `bench/index.json` listing what each produced."
+    unknown = [name for name in names or [] if name not in BENCHMARKS]
+    if unknown:
+        choices = ', '.join(BENCHMARKS)
+        raise ValueError(f"benchmark {', '.join(unknown)} unknown; choose from {choices}")
     index = {}
     for name in names or [n for n in BENCHMARKS if n not in SLOW_BENCHMARKS]:
         t0 = time.perf_counter()
@@ -309,58 +355,3 @@ def symmusic_bench(only:str='', # comma-separated benchmark names (default: all)
     names = [n.strip() for n in only.split(',') if n.strip()] or None
     run_benchmarks(names)
     print(f"results in {stage_dir('bench')}")
-
-# %% ../nbs/10_bench.ipynb #bd902de7
-def _cuda_equivalence(arch:str, dev) -> dict:
-    "Cached vs uncached logits and generations of a small model on `dev`."
-    seed_everything(0)
-    model = make_model(arch, 'tiny', 100, block_size=64).to(dev).eval()
-    prompt = torch.randint(0, 100, (2, 16), device=dev, generator=torch.Generator(dev).manual_seed(0))
-    greedy = [model.generate(prompt, 40, temperature=0, use_cache=c) for c in (True, False)]
-    sampled = [model.generate(prompt, 40, top_k=20, generator=torch.Generator(dev).manual_seed(7)) for _ in range(2)]
-    return {'greedy_cached_equals_uncached': bool((greedy[0] == greedy[1]).all()),
-            'seeded_sampling_reproducible': bool((sampled[0] == sampled[1]).all())}
-
-def _resume_on(dev_name:str, out:Path, dtype:str='bf16') -> dict:
-    "Train c1 for 40 steps straight, and again killed at step 20 and resumed; compare the losses."
-    import subprocess, sys
-    common = ['--arch', 'gpt', '--size', 'c1', '--tokens', str(40*16*128), '--batch_size', '16',
-              '--block_size', '128', '--eval_interval', '10', '--device', dev_name,
-              '--dtype', dtype, '--compile', 'False', '--progress', 'False']
-    cli = [Path(sys.executable).parent/'symmusic_train']
-    def run(name, **kw): return subprocess.run(cli + common + ['--out_dir', str(out/name)],
-                                               capture_output=True, **kw)
-    run('straight', check=True)
-    run('resumed', env={**os.environ, KILL_AT_STEP: '20'})  # SIGKILLed after step 20
-    run('resumed', check=True)
-    a, b = (read_jsonl(out/name/'metrics.jsonl') for name in ('straight', 'resumed'))
-    diff = max(abs(x['val_loss'] - y['val_loss']) for x, y in zip(a, b))
-    return {'resume_steps_compared': len(a), 'resume_max_val_loss_diff': diff,
-            'resume_exact': diff == 0.0}
-
-# %% ../nbs/10_bench.ipynb #9a48b035
-def cuda_check(large_steps:int=300, # optimizer steps timed for `large` (batch 64 x 256)
-               best_steps:int=120, # optimizer steps timed for `best` (batch 16 x 1024)
-              ) -> Path:
-    "On a CUDA machine: GPU checks, then bf16 tokens/s and MFU of `large` and `best`; writes bench/cuda_<gpu>.json."
-    import tempfile, torch
-    if not torch.cuda.is_available(): raise RuntimeError("cuda_check needs a CUDA GPU; none is visible here")
-    dev = torch.device('cuda'); name = torch.cuda.get_device_name(dev)
-    result = {'device': name, 'cuda': torch.version.cuda, 'machine': machine_info(dev), 'checks': {}, 'runs': {}}
-    for arch in ('gpt', 'lstm'): result['checks'][arch] = _cuda_equivalence(arch, dev)
-    with tempfile.TemporaryDirectory() as tmp:
-        result['checks']['resume'] = _resume_on('cuda', Path(tmp))
-        for arch, size, data, batch, block, steps in [('lstm', 'small', 'music21-char', 64, 256, 100),
-                                                      ('gpt', 'large', 'music21-char', 64, 256, large_steps),
-                                                      ('gpt', 'best', 'music21-bpe', 16, 1024, best_steps)]:
-            t0 = time.perf_counter()
-            run = train(arch=arch, size=size, data=data, tokens=batch*block*steps, batch_size=batch, block_size=block,
-                        dtype='bf16', compile=True, eval_interval=max(steps//6, 1), eval_tokens=200_000,
-                        out_dir=str(Path(tmp)/f'{arch}-{size}'), progress=False)
-            s = read_json(run/'summary.json')
-            result['runs'][f'{arch}-{size}'] = {k: s.get(k) for k in ('n_params', 'tokens', 'steps', 'batch_size', 'block_size',
-                'tokens_per_sec', 'mfu', 'flops_per_token', 'peak_flops', 'peak_flops_source', 'dtype', 'val_loss', 'val_bpc')}
-            result['runs'][f'{arch}-{size}']['wall_seconds_incl_compile_and_eval'] = round(time.perf_counter() - t0, 1)
-            print(f"{arch}-{size}: {s.get('tokens_per_sec', 0):,.0f} tokens/s, MFU {s.get('mfu', 0):.1%}", flush=True)
-    out = stage_dir('bench')/f"cuda_{name.replace(' ', '_')}.json"
-    write_json(out, result); print(json.dumps(result, indent=1)); return out

@@ -4,257 +4,28 @@
 
 # %% ../nbs/08_evaluation.ipynb #4f758cc2
 from __future__ import annotations
-import contextlib, functools, io, math, random, re, sys, tempfile, time, warnings
-from collections import Counter
+import math, re
 from pathlib import Path
 
 from fastcore.script import Param
 from .core import *
 from .processes import *
-from .device import get_device, machine_info
-from .clean import _music21_parse, split_header, with_default_length
-from .convert import music21_abc_tunes, split_abc_tunes
+from .device import get_device
+from .convert import split_abc_tunes
 from .tokenize import dataset_meta
 from .runs import load_run
 from .schedule import load_split
 from .scoring import bits_per_char
 from .scoring import mean_loss as mean_token_loss
 from .generate import generate_samples, heldout_prompts, heldout_tunes, run_dataset_dir
+from .validity import TIERS, check_abc_texts, validity_summary, validity_table
 from .metrics import compare_groups, metrics_table, plot_metrics
 
 # %% auto #0
-__all__ = ['TIERS', 'ABC2MIDI_TIERS', 'MUSIC21_SHARED_METER', 'wilson_interval', 'check_abc_texts', 'validity_summary',
-           'validity_table', 'test_metrics', 'score_samples', 'score_abc_dir', 'evaluate_run', 'symmusic_evaluate',
-           'benchmark_evaluate']
-
-# %% ../nbs/08_evaluation.ipynb #385dd932
-def wilson_interval(successes:int, # how many were valid
-                    n:int, # how many were checked
-                    z:float=1.959964, # normal quantile: 1.96 gives a 95% interval
-                   ) -> tuple[float, float]:
-    "Wilson score interval of the proportion `successes/n`; `(nan, nan)` when `n` is 0."
-    if not 0 <= successes <= n:
-        raise ValueError(f"successes={successes} must lie in 0..n (n={n})")
-    if n == 0: return (math.nan, math.nan)
-    p, z2 = successes / n, z * z
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return (max(0., centre - half), min(1., centre + half))
-
-# %% ../nbs/08_evaluation.ipynb #f09b005c
-TIERS = {'lenient': 'music21 parses it and finds a note with positive duration',
-         'strict': ('lenient, and abc2midi converts it with no Error line '
-                    'into a MIDI file with notes'),
-         'music21_midi': 'lenient, and music21 writes a MIDI file with notes',
-         'abc2midi': 'abc2midi alone: no Error line and a MIDI file with notes',
-         'abc2midi_midi': "abc2midi's MIDI file has notes"}
-ABC2MIDI_TIERS = ('strict', 'abc2midi', 'abc2midi_midi')
-
-# %% ../nbs/08_evaluation.ipynb #36eb94b8
-_CONTROL_CHARS = re.compile(r'[\x00-\x08\x0b\x0e-\x1f\x7f]')
-
-def _unreadable_reason(abc_text:str, max_chars:int|None) -> str|None:
-    "Why `abc_text` fails every tier without being parsed, or None if it is worth parsing."
-    if not isinstance(abc_text, str): return f'not text ({type(abc_text).__name__})'
-    if not abc_text.strip(): return 'empty'
-    if max_chars and len(abc_text) > max_chars:
-        return f'too long (over {max_chars:,} characters)'
-    if _CONTROL_CHARS.search(abc_text): return 'not text (control characters)'
-    return None
-
-# %% ../nbs/08_evaluation.ipynb #0be8db72
-def _tidy_reason(message:str) -> str:
-    "A failure message without quoted text, object reprs and numbers, at most 100 characters."
-    message = re.sub(r"'[^']*'|\"[^\"]*\"|<[^<>]*>", '…', message.strip())
-    return re.sub(r'\d+', 'N', message)[:100].strip()
-
-MUSIC21_SHARED_METER = ('music21 bug: one meter object in several bars '
-                        '(StreamException in its MIDI writer)')
-
-def _music21_reason(error:str) -> str:
-    "The kind of a music21 exception: its type and first clause; its known MIDI-writer bug by name."
-    if 'already found in this Stream' in error: return MUSIC21_SHARED_METER
-    kind, _, message = error.partition(': ')
-    return _tidy_reason(kind + ': ' + re.split(r'\. |: |\n| tPrev', message)[0])
-
-def _abc2midi_reason(error_line:str) -> str:
-    "The kind of an abc2midi `Error` line, without its position."
-    return _tidy_reason(re.sub(r'^Error in line-char [\d-]+ : ', '', error_line))
-
-# %% ../nbs/08_evaluation.ipynb #52f8f879
-def _music21_note_count(abc_text:str) -> int:
-    "Notes and chords with positive duration that music21 finds in `abc_text`."
-    notes = _music21_parse(abc_text).recurse().notes
-    return sum(1 for n in notes if n.duration.quarterLength > 0)
-
-def _unshare_meters(score) -> int:
-    "Give each bar its own copy of a meter object music21's ABC reader put into several bars; how many copies were made."
-    import copy, music21
-    seen, copies = set(), 0
-    for bar in score.recurse().getElementsByClass(music21.stream.Measure):
-        for meter in list(bar.getElementsByClass(music21.meter.TimeSignature)):
-            if id(meter) in seen:
-                bar.replace(meter, copy.deepcopy(meter))
-                copies += 1
-            else: seen.add(id(meter))
-    return copies
-
-def _music21_midi_notes(abc_text:str) -> dict:
-    "Notes in the MIDI file music21 writes for `abc_text` (counted by symusic), and how many shared meters had to be copied first."
-    import symusic
-    score = _music21_parse(abc_text)
-    copies = _unshare_meters(score)
-    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stderr(io.StringIO()):
-        midi = score.write('midi', fp=Path(tmp)/'sample.mid')
-        return {'n_notes': symusic.Score(str(midi)).note_num(), 'meter_copies': copies}
-
-# %% ../nbs/08_evaluation.ipynb #eaf7db81
-def _abc2midi_check(abc_text:str, timeout:float) -> dict:
-    "abc2midi's `Error` lines for `abc_text` and the number of notes in the MIDI file it writes."
-    import symusic
-    with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, 'sample.abc').write_text(abc_text, encoding='utf-8', errors='replace')
-        result = run_tool(['abc2midi', 'sample.abc', '-o', 'sample.mid'], timeout=timeout,
-                          cwd=tmp)
-        if result.timed_out: return {'timed_out': True}
-        midi = Path(tmp, 'sample.mid')
-        written = midi.exists() and midi.stat().st_size
-        n_notes = symusic.Score(str(midi)).note_num() if written else None
-    errors = [l for l in (result.stdout + result.stderr).splitlines() if l.startswith('Error')]
-    return {'timed_out': False, 'errors': errors, 'n_notes': n_notes}
-
-# %% ../nbs/08_evaluation.ipynb #c1b14034
-def _run_tier(fn, abc_texts:list, indices:list[int], timeout:float, workers:int|None,
-              progress:bool) -> dict:
-    "`fn` on `abc_texts[i]` for each index, in worker processes under `timeout`: {index: TaskResult}."
-    results = map_with_timeout(fn, [abc_texts[i] for i in indices], timeout=timeout,
-                               workers=workers, progress=progress)
-    return dict(zip(indices, results))
-
-def _verdict(record:dict, tier:str, valid:bool|None, reason:str|None=None):
-    "Record `tier`'s verdict (None: not measured) and, for a failure, its reason."
-    record[tier] = valid
-    if valid is not True: record['reasons'][tier] = reason
-
-# %% ../nbs/08_evaluation.ipynb #ef120833
-def _music21_tiers(records, abc_texts, todo, timeout, workers, progress):
-    "The lenient and music21_midi tiers for the texts `todo`."
-    for i, r in _run_tier(_music21_note_count, abc_texts, todo, timeout, workers, progress).items():
-        if not r.ok:
-            reason = 'timeout' if r.error == 'timeout' else _music21_reason(r.error)
-            _verdict(records[i], 'lenient', False, reason)
-        else:
-            _verdict(records[i], 'lenient', r.value > 0, 'no notes')
-            records[i]['n_notes_music21'] = r.value
-    parsed = [i for i in todo if records[i]['lenient']]
-    for i in todo:
-        if i not in parsed: _verdict(records[i], 'music21_midi', False, 'lenient tier failed')
-    midi_notes = _run_tier(_music21_midi_notes, abc_texts, parsed, timeout, workers, progress)
-    for i, r in midi_notes.items():
-        if r.ok:
-            _verdict(records[i], 'music21_midi', r.value['n_notes'] > 0, 'MIDI has no notes')
-            records[i]['music21_shared_meter'] = r.value['meter_copies'] > 0
-        else:
-            reason = 'timeout' if r.error == 'timeout' else _music21_reason(r.error or '')
-            _verdict(records[i], 'music21_midi', False, reason)
-
-# %% ../nbs/08_evaluation.ipynb #c8115f3b
-def _abc2midi_tiers(records, abc_texts, todo, timeout, workers, progress):
-    "The abc2midi and abc2midi_midi tiers for the texts `todo`."
-    # abc2midi runs in its own process group: its own timeout must fire before the worker's
-    check = functools.partial(_abc2midi_check, timeout=timeout)
-    for i, r in _run_tier(check, abc_texts, todo, timeout + 5, workers, progress).items():
-        if not r.ok or r.value['timed_out']:
-            reason = _tidy_reason(r.error) if r.error and r.error != 'timeout' else 'timeout'
-            for tier in ('abc2midi', 'abc2midi_midi'): _verdict(records[i], tier, False, reason)
-            continue
-        errors, n_notes = r.value['errors'], r.value['n_notes']
-        no_notes = 'no MIDI written' if n_notes is None else 'MIDI has no notes'
-        _verdict(records[i], 'abc2midi_midi', bool(n_notes), no_notes)
-        _verdict(records[i], 'abc2midi', bool(n_notes) and not errors,
-                 _abc2midi_reason(errors[0]) if errors else no_notes)
-        records[i]['n_notes_abc2midi'] = n_notes
-
-def _strict_tier(record:dict):
-    "strict = lenient and abc2midi; a failure's reason says which of the two failed first."
-    if record['abc2midi'] is None:
-        return _verdict(record, 'strict', None, record['reasons']['abc2midi'])
-    if not record['lenient']:
-        return _verdict(record, 'strict', False, f"not lenient: {record['reasons']['lenient']}")
-    _verdict(record, 'strict', record['abc2midi'], record['reasons'].get('abc2midi'))
-
-# %% ../nbs/08_evaluation.ipynb #6b7cdd7f
-def check_abc_texts(abc_texts:list[str], # one tune or sample per text
-                    timeout:float=20, # seconds per text and tier; slower is invalid ('timeout')
-                    workers:int|None=None, # worker processes (default: the CPU count)
-                    max_chars:int|None=100_000, # longer texts fail every tier ('too long') unparsed
-                    progress:bool=False, # show progress bars
-                   ) -> list[dict]:
-    "Each text's verdict in every tier of `TIERS` (True, False, or None when not measured) and each failure's reason."
-    import music21  # noqa: F401  loaded once here, inherited by every forked worker
-    abc_texts = list(abc_texts)
-    records = [{'n_chars': len(t) if isinstance(t, str) else None, 'reasons': {}}
-               for t in abc_texts]
-    todo = []
-    for i, text in enumerate(abc_texts):
-        if (reason := _unreadable_reason(text, max_chars)) is None: todo.append(i)
-        else:
-            for tier in TIERS: _verdict(records[i], tier, False, reason)
-    _music21_tiers(records, abc_texts, todo, timeout, workers, progress)
-    if tools_available()['abc2midi']:
-        _abc2midi_tiers(records, abc_texts, todo, timeout, workers, progress)
-    else:
-        for r in records:
-            for tier in ('abc2midi', 'abc2midi_midi'):
-                _verdict(r, tier, None, 'abc2midi not installed')
-    for i in todo: _strict_tier(records[i])
-    return records
-
-# %% ../nbs/08_evaluation.ipynb #052e7529
-def validity_summary(records:list[dict], # from `check_abc_texts`
-                    ) -> dict:
-    "Per tier: n, valid, percent, 95% Wilson interval in percent and failure reasons by count; or why it was not measured."
-    summary = {}
-    for tier, meaning in TIERS.items():
-        measured = [r for r in records if r[tier] is not None]
-        if not measured:
-            why = next((r['reasons'][tier] for r in records), 'nothing to check')
-            summary[tier] = {'measured': False, 'meaning': meaning, 'n': 0, 'why': why}
-            continue
-        valid, n = sum(r[tier] for r in measured), len(measured)
-        low, high = wilson_interval(valid, n)
-        reasons = Counter(r['reasons'][tier] for r in measured if not r[tier]).most_common()
-        summary[tier] = {'measured': True, 'meaning': meaning, 'n': n, 'valid': valid,
-                         'percent': 100 * valid / n, 'ci95': [100 * low, 100 * high],
-                         'reasons': dict(reasons)}
-        if tier == 'music21_midi':
-            shared = sum(bool(r.get('music21_shared_meter')) for r in measured)
-            summary[tier]['worked_around'] = {'music21 shared meter': shared}
-    return summary
-
-# %% ../nbs/08_evaluation.ipynb #4283d29a
-def validity_table(summary:dict, # from `validity_summary`
-                   top:int=3, # failure reasons shown per tier
-                  ) -> str:
-    "A markdown table: tier, n, valid, %, 95% CI, top failure reasons."
-    rows = []
-    for tier, s in summary.items():
-        if not s['measured']:
-            rows.append({'tier': tier, 'n': 0, 'valid': '–', '%': '–', '95% CI': '–',
-                         'top failure reasons': f"not measured: {s['why']}"})
-            continue
-        top_reasons = list(s['reasons'].items())[:top]
-        reasons = '; '.join(f'{reason} ({count})' for reason, count in top_reasons)
-        if s.get('worked_around', {}).get('music21 shared meter'):
-            reasons += ("; music21's shared-meter bug worked around on "
-                        f"{s['worked_around']['music21 shared meter']}")
-        rows.append({'tier': tier, 'n': s['n'], 'valid': s['valid'], '%': f"{s['percent']:.1f}",
-                     '95% CI': f"{s['ci95'][0]:.1f}–{s['ci95'][1]:.1f}",
-                     'top failure reasons': reasons or '–'})
-    return markdown_table(rows)
+__all__ = ['heldout_metrics', 'score_samples', 'score_abc_dir', 'evaluate_run', 'symmusic_evaluate']
 
 # %% ../nbs/08_evaluation.ipynb #3c475528
-def test_metrics(run_dir:str|Path, # a run folder (or name under runs/)
+def heldout_metrics(run_dir:str|Path, # a run folder (or name under runs/)
                  device:str='auto', # 'auto', 'cpu', 'cuda', ...
                  batch_size:int=32, # blocks scored at a time
                 ) -> dict:
@@ -408,7 +179,7 @@ def evaluate_run(run_dir:str|Path, # a run folder (or name under runs/)
                 ) -> Path:
     "Test metrics, samples, their validity and musical measures beside real test tunes; returns the folder written."
     out_dir = Path(out_dir or stage_dir('studies')/Path(run_dir).name)
-    metrics = test_metrics(run_dir, device)
+    metrics = heldout_metrics(run_dir, device)
     write_json(out_dir/'metrics.json', metrics)
     data_dir = Path(metrics['dataset_dir'])
     prompts = heldout_prompts(data_dir, n_prompted, prompt_bars, seed) if n_prompted else []
@@ -463,42 +234,3 @@ def symmusic_evaluate(run:Param("a run folder (or a name under runs/)", str, opt
     print((out/'validity.md').read_text())
     print(f"written to {out}")
     return out
-
-# %% ../nbs/08_evaluation.ipynb #adb1c052
-def _corrupt_abc(abc:str, rng:random.Random) -> str:
-    "A damaged copy of a tune: cut short, or with characters deleted, inserted or passages repeated."
-    kind = rng.choice(['cut', 'delete', 'insert', 'repeat'])
-    if kind == 'cut': return abc[:rng.randrange(len(abc))]
-    chars = list(abc)
-    for _ in range(max(1, len(chars) // 20)):
-        i = rng.randrange(len(chars))
-        if kind == 'delete': chars.pop(i)
-        elif kind == 'insert': chars.insert(i, rng.choice('|:[]"()!{}^_=/,\'2345<>~.-+'))
-        else: chars[i:i] = chars[i:i + 8]
-    return ''.join(chars)
-
-# %% ../nbs/08_evaluation.ipynb #d46ebe1e
-def benchmark_evaluate(n:int=500, # texts checked
-                       workers:int=2, # worker processes
-                       timeout:float=20, # seconds per text and tier
-                       seed:int=0,
-                      ) -> dict:
-    "Seconds to check `n` texts (half real tunes, half corrupted ones) in every tier; writes bench/evaluate.json."
-    rng = random.Random(seed)
-    tunes = rng.sample([t.abc for t in music21_abc_tunes()], n)
-    texts = [_corrupt_abc(t, rng) if i % 2 else t for i, t in enumerate(tunes)]
-    t0 = time.perf_counter()
-    records = check_abc_texts(texts, timeout, workers)
-    seconds = time.perf_counter() - t0
-    def percents(checked):
-        return {tier: s.get('percent') for tier, s in validity_summary(checked).items()}
-    summary = {group: percents(records[start::2])
-               for group, start in (('real', 0), ('corrupted', 1))}
-    result = {'benchmark': 'evaluate: tiered validity checks', 'n': n, 'workers': workers,
-              'timeout_seconds': timeout, 'seconds': seconds, 'seconds_per_text': seconds / n,
-              'goal_seconds': 300,
-              'n_timeouts': sum('timeout' in r['reasons'].values() for r in records),
-              'percent_valid': summary, 'n_chars': sum(map(len, texts)), 'tools': tools_available(),
-              'machine': machine_info('cpu')}
-    write_json(stage_dir('bench')/'evaluate.json', result)
-    return result

@@ -12,7 +12,7 @@ from pathlib import Path
 from .core import *
 from .processes import *
 from .convert import iter_tunes, music21_abc_tunes
-from .evaluate import TIERS
+from .validity import TIERS
 
 # %% auto #0
 __all__ = ['table_html', 'render_abc', 'abcjs_path', 'abcjs_script', 'sine_wav', 'abc_html', 'show_abc', 'listen_check',

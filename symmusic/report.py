@@ -12,14 +12,14 @@ from urllib.parse import unquote, urlparse
 
 from .core import *
 from .processes import *
+from .pages import notebook_sources, render_notebooks, source_notebooks_dir
 from .vocab import vocab_table
 from .gallery import (gallery_html, order_note, real_tunes, study_real_tunes, study_samples,
                               table_html)
 
 # %% auto #0
-__all__ = ['PLOT_SUFFIXES', 'STUDY_FILES', 'RESERVED_PAGES', 'study_folder', 'read_csv_rows', 'read_study', 'scaling_plot',
-           'source_notebooks_dir', 'notebook_sources', 'render_notebooks', 'build_report', 'page_problems',
-           'symmusic_report', 'browser_check']
+__all__ = ['PLOT_SUFFIXES', 'STUDY_FILES', 'study_folder', 'read_csv_rows', 'read_study', 'scaling_plot', 'build_report',
+           'page_problems', 'symmusic_report', 'browser_check']
 
 # %% ../nbs/09_report.ipynb #3b2eb05f
 def study_folder(study:str|Path, # a study name under `studies/`, or a path to a study folder
@@ -79,133 +79,6 @@ def scaling_plot(plots:list[Path]) -> Path|None:
     rank = lambda p: ('scaling' not in p.stem.lower(), p.suffix.lower() != '.png', p.name)
     ranked = sorted(plots, key=rank)
     return ranked[0] if ranked else None
-
-# %% ../nbs/09_report.ipynb #098123b7
-def source_notebooks_dir() -> Path|None:
-    "The notebooks folder `notebooks_dir` finds (the checkout's `nbs/` or the package's), or None."
-    try: return notebooks_dir()
-    except FileNotFoundError: return None
-
-def notebook_sources(study_dir:Path, # the study folder (its executed notebooks win)
-                     pattern:str='*', # only notebooks whose file name matches this glob
-                    ) -> list[Path]:
-    "The notebooks to render: `nbs/*.ipynb`, each replaced by the study's executed copy if any."
-    nbs = source_notebooks_dir()
-    found = {p.name: p for p in sorted(nbs.glob('*.ipynb'))} if nbs else {}
-    executed = sorted(Path(study_dir).rglob('*.ipynb'))
-    found.update({p.name: p for p in executed if '.ipynb_checkpoints' not in p.parts})
-    order = lambda name: (name != 'index.ipynb', not name[:1].isdigit(), name)
-    return [found[name] for name in sorted(found, key=order) if Path(name).match(pattern)]
-
-# %% ../nbs/09_report.ipynb #d4593775
-_QUARTO_ATTRS = re.compile(r'\{target="_blank"[^}]*\}')
-
-def _for_nbconvert(nb):
-    "Apply the Quarto cell options nbdev left in `nb` (an nbformat notebook), in place."
-    nb.cells = [c for c in nb.cells if not (c.cell_type == 'raw' and c.source.startswith('---'))]
-    for cell in nb.cells:
-        if cell.cell_type != 'code': continue
-        lines = cell.source.splitlines()
-        if any(re.match(r'#\|\s*echo:\s*false', l) for l in lines):
-            cell.metadata.setdefault('transient', {})['remove_source'] = True
-        cell.source = '\n'.join(l for l in lines if not l.startswith('#|'))
-        for out in cell.get('outputs', []):
-            if 'text/markdown' in out.get('data', {}):
-                out.data['text/markdown'] = _QUARTO_ATTRS.sub('', out.data['text/markdown'])
-
-# %% ../nbs/09_report.ipynb #3a197f2b
-def _docs_notebook(src:Path):
-    "nbdev's docs processing of `src`; without show_doc tables (and a note why) if its cells fail."
-    from execnb.nbio import read_nb
-    from nbdev.processors import FilterDefaults, NBProcessor, exec_show_docs
-    nb = read_nb(src)
-    try:
-        FilterDefaults()(nb)
-        return nb, None
-    except Exception as e:
-        nb, cause = read_nb(src), e.__cause__ or e
-        procs = [p for p in FilterDefaults().procs() if p is not exec_show_docs]
-        NBProcessor(nb=nb, procs=procs).process()
-        return nb, (f"nbdev could not document this notebook's functions ({str(e).splitlines()[0]} "
-                    f"{type(cause).__name__}: {cause})")
-
-def _render_notebook(src:Path) -> dict:
-    "nbdev's docs processing, then nbconvert: the page's file name, title, HTML and note."
-    import nbformat
-    from execnb.nbio import nb2str
-    from nbconvert import HTMLExporter
-    nb, note = _docs_notebook(src)
-    fm = getattr(nb, 'frontmatter_', {})
-    title = fm.get('title', Path(src).stem)
-    nbs = source_notebooks_dir()
-    # an executed copy, e.g. one run of a sweep
-    if nbs and not (nbs/Path(src).name).exists(): title = f"{title}: {Path(src).stem}"
-    nb = nbformat.reads(nb2str(nb), as_version=4)
-    _for_nbconvert(nb)
-    intro = f"# {title}"
-    if fm.get('description'): intro += f"\n\n> {fm['description']}"
-    if note: intro += f"\n\n**Note:** {note}"
-    nb.cells.insert(0, nbformat.v4.new_markdown_cell(intro))
-    exporter = HTMLExporter(template_name='lab', exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True)
-    resources = {'metadata': {'name': title, 'path': str(Path(src).parent)}}
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    page = fm.get('output-file', Path(src).stem + '.html')
-    return dict(page=page, title=title, source=str(src), html=body, note=note)
-
-def _render_in_worker(job:tuple) -> list[dict]:
-    "Worker: render notebooks one after another, so imports stay warm; a failure becomes an `error`."
-    import warnings
-    warnings.simplefilter('ignore')  # nbdev's advice on other notebooks' cells; failures become notes
-    sources, nbs = job
-    os.chdir(nbs)
-    # notebooks run from nbs/, as under nbdev_test; nbdev finds settings.ini above
-    os.environ['IN_TEST'] = '1'
-    results = []
-    for src in sources:
-        try: results.append(_render_notebook(src))
-        except Exception as e:
-            results.append(dict(source=str(src), error=f'{type(e).__name__}: {e}'))
-    return results
-
-# %% ../nbs/09_report.ipynb #5342823e
-RESERVED_PAGES = ('index.html', 'gallery.html')
-
-def _docs_site(root:Path) -> str|None:
-    "The docs site's base URL from settings.ini, e.g. 'https://symmusic.github.io/symmusic/'."
-    import configparser
-    cfg = configparser.ConfigParser(delimiters=['='])
-    cfg.read(root/'settings.ini')
-    if not cfg.has_option('DEFAULT', 'doc_host'): return None
-    host, base = cfg['DEFAULT']['doc_host'].rstrip('/'), cfg['DEFAULT'].get('doc_baseurl', '')
-    return '/'.join(filter(None, [host, base.strip('/')])) + '/'
-
-# %% ../nbs/09_report.ipynb #6d2f67f4
-def render_notebooks(sources:list[Path], # notebooks to render
-                     out_dir:Path, # where the pages go
-                     timeout:float=300, # seconds per notebook
-                    ) -> tuple[list[dict], list[str]]:
-    "Render `sources` as HTML pages in `out_dir`: (page, title, source, note) records, failure notes."
-    nbs, notes = source_notebooks_dir() or Path.cwd(), []
-    [r] = map_with_timeout(_render_in_worker, [(sources, nbs)],
-                           timeout=timeout * max(len(sources), 1), workers=1)
-    pages, taken = [], set(RESERVED_PAGES)
-    for rec in r.value if r.ok else [dict(source=str(s), error=r.error) for s in sources]:
-        name = Path(rec['source']).name
-        if 'error' in rec:
-            notes.append(f"{name} could not be rendered: {rec['error'].splitlines()[0][:300]}")
-            continue
-        if rec['note']: notes.append(f"{name}: {rec['note']}")
-        page = rec['page'] if rec['page'] not in taken else f"nb-{Path(name).stem}.html"
-        taken.add(page)
-        pages.append({**rec, 'page': page})
-    site = _docs_site(nbs.parent)
-    for p in pages:
-        text = p.pop('html')
-        for other in pages if site else []:
-            text = text.replace(f'{site}{other["page"]}', other['page'])
-        atomic_write(Path(out_dir)/p['page'], text)
-    return pages, notes
 
 # %% ../nbs/09_report.ipynb #5dacd608
 def _note(text:str) -> str: return f'<p class="note">{html.escape(text)}</p>'
