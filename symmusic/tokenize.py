@@ -8,7 +8,7 @@ import json, os, shutil, tempfile, time
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -274,6 +274,27 @@ def corpus_duplicate_groups(corpus:Path, # a finished corpus folder
     if info.get('tunes_sha256'): write_json(cached, {'groups': groups, 'stats': stats})
     return groups, stats
 
+# %% ../nbs/03_tokenize.ipynb #3cfb5afa
+def _work_state(out:Path, # the dataset folder
+                key:dict, # everything that decides the dataset
+               ) -> tuple[Path, dict]:
+    "`out/.work` and its state: kept from an interrupted run with the same `key`, else new."
+    work, key = out/'.work', json.loads(json.dumps(key))  # as JSON reads it back
+    state = read_json(work/'state.json') if (work/'state.json').exists() else None
+    if not state or state.get('key') != key:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        state = {'key': key, 'resumed': []}
+    else: state['resumed'] = [k for k in state if k not in ('key', 'resumed')]
+    write_json(work/'state.json', state)
+    return work, state
+
+def _finish_step(work:Path, state:dict, step:str, value) -> Any:
+    "Record a finished step in the work folder's state; its value, as it will read back."
+    state[step] = json.loads(json.dumps(value))
+    write_json(work/'state.json', state)
+    return state[step]
+
 # %% ../nbs/03_tokenize.ipynb #124a10cc
 def prepare_dataset(phase:int=1, # 1: characters (scaling study); 2: BPE, gzip filter, trim, cut
                     source:str='music21', # a `build_corpus` source, or a finished corpus folder
@@ -291,29 +312,49 @@ def prepare_dataset(phase:int=1, # 1: characters (scaling study); 2: BPE, gzip f
                     if phase == 2 else {}))
     if (out/'meta.json').exists() and not force and _is_current(out):
         return _check_finished(out, asked)
-    t0, p, corpus = time.time(), phase_params(phase, **params), find_corpus(source)
-    if phase == 2:
-        p['gzip_threshold'] = resolve_gzip_threshold(corpus, p['gzip_threshold'], p['gzip_percentile'])
-    work = out/'.work'
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    (out/'meta.json').unlink(missing_ok=True)  # unfinished from here on
+    t0, corpus = time.time(), find_corpus(source)
     corpus_info = read_json(corpus/'corpus.json')
-    groups, duplicates = corpus_duplicate_groups(corpus, p['near_dup_threshold'])
-    stats = {**_write_clean_splits(corpus, p, work, progress, groups), 'duplicates': duplicates}
-    _check_splits(stats['splits'], stats['skipped'], corpus_info.get('n_tunes'), corpus,
-                  p['fractions'])
-    tokenizer = _build_tokenizer(phase, work, stats, vocab_size, bpe_train_chars)
-    if phase == 2: tokenizer.save(out/'tokenizer.json')
-    encoded = {s: _encode_split(tokenizer, _split_texts(work/f'{s}.jsonl'), out/f'{s}.bin',
-                                progress, stats['splits'][s]['n_pieces'])
-               for s in SPLITS}
-    shutil.rmtree(work)
+    (out/'meta.json').unlink(missing_ok=True)  # unfinished from here on
+    key = {**asked, 'source': str(source), 'tunes_sha256': corpus_info.get('tunes_sha256')}
+    work, state = _work_state(out, key if not force else {**key, 'forced': t0})
+    p = state.get('params')
+    if p is None:
+        p = phase_params(phase, **params)
+        if phase == 2:
+            p['gzip_threshold'] = resolve_gzip_threshold(corpus, p['gzip_threshold'],
+                                                         p['gzip_percentile'])
+        p = _finish_step(work, state, 'params', p)
+    stats = state.get('clean')
+    if stats is None:
+        groups, duplicates = corpus_duplicate_groups(corpus, p['near_dup_threshold'])
+        stats = {**_write_clean_splits(corpus, p, work, progress, groups),
+                 'duplicates': duplicates}
+        _check_splits(stats['splits'], stats['skipped'], corpus_info.get('n_tunes'), corpus,
+                      p['fractions'])
+        stats = _finish_step(work, state, 'clean', stats)
+    if phase == 2 and 'bpe_trained_on' in state:
+        tokenizer = BPETokenizer.from_file(work/'tokenizer.json')
+        stats['bpe_trained_on'] = state['bpe_trained_on']
+    else:
+        tokenizer = _build_tokenizer(phase, work, stats, vocab_size, bpe_train_chars)
+        if phase == 2:
+            tokenizer.save(work/'tokenizer.json')
+            _finish_step(work, state, 'bpe_trained_on', stats['bpe_trained_on'])
+    encoded = {}
+    for s in SPLITS:
+        encoded[s] = state.get(f'encoded_{s}')
+        if encoded[s] is None or not (out/f'{s}.bin').exists():
+            texts = _split_texts(work/f'{s}.jsonl')
+            counts = _encode_split(tokenizer, texts, out/f'{s}.bin', progress,
+                                   stats['splits'][s]['n_pieces'])
+            encoded[s] = _finish_step(work, state, f'encoded_{s}', counts)
+    if phase == 2: os.replace(work/'tokenizer.json', out/'tokenizer.json')
     made = dict(phase=phase, source=str(source), vocab_size=vocab_size if phase == 2 else None,
                 bpe_train_chars=bpe_train_chars if phase == 2 else None,
                 dataset_version=DATASET_VERSION, **p)
     meta = _meta(tokenizer, phase, stats, encoded, corpus, corpus_info, made, time.time() - t0)
-    write_json(out/'meta.json', meta)
+    write_json(out/'meta.json', {**meta, 'resumed_steps': state['resumed']})
+    shutil.rmtree(work)
     return out
 
 # %% ../nbs/03_tokenize.ipynb #d6db1243
