@@ -17,12 +17,12 @@ from .device import machine_info
 from .tunes import music21_abc_tunes, write_tune_midis
 from .lakh import ARCHIVES, download_archive, extract_tar_safely, verify_archive
 from .convert import build_corpus, conversion_stats, convert_files, find_inputs
-from .tokenize import dataset_meta, prepare_dataset
+from .tokenize import _default_name, dataset_meta, prepare_dataset
 from .bench import shown_path
 
 # %% auto #0
-__all__ = ['LMD_FULL', 'tune_renders', 'lakh_like_song', 'lakh_like_midis', 'lakh_like_archive', 'serve_folder', 'benchmark_lakh',
-           'benchmark_convert']
+__all__ = ['LMD_FULL', 'REHEARSAL_KILLS', 'tune_renders', 'lakh_like_song', 'lakh_like_midis', 'lakh_like_archive',
+           'serve_folder', 'benchmark_lakh', 'benchmark_convert']
 
 # %% ../nbs/10a_lakh_bench.ipynb #79325c6c
 def tune_renders(n:int, # how many tunes, spread evenly over the corpus
@@ -167,17 +167,31 @@ def serve_folder(folder:str|Path # the folder whose files are served
 
 # %% ../nbs/10a_lakh_bench.ipynb #db5095be
 LMD_FULL = {'files': 178_561, 'bytes': ARCHIVES['lmd_full'].size}
+# when the rehearsal kills each resumable stage (seconds), to show that its rerun finishes the rest
+REHEARSAL_KILLS = {'convert': 60, 'prepare_phase1': 60, 'prepare_phase2': 60}
 
-def _killed_convert(home:Path, args:dict, after:float) -> dict:
-    "Start the conversion, SIGKILL it after `after` seconds; how many records its manifest held."
-    command, env = _stage_command('convert', args, home)
+def _progress(stage:str, home:Path) -> dict:
+    "What `stage` has finished under `home`: conversion records, or a preparation's steps."
+    if stage == 'convert': return {'records': len(read_jsonl(home/'corpus/lmd/manifest.jsonl'))}
+    folder = home/'datasets'/_default_name('lmd', int(stage[-1]))
+    if (folder/'meta.json').exists():  # finished: the steps its last run found done
+        return {'steps_kept': read_json(folder/'meta.json')['resumed_steps']}
+    state = folder/'.work'/'state.json'
+    steps = [k for k in read_json(state) if k not in ('key', 'resumed')] if state.exists() else []
+    return {'steps_done': steps}
+
+def _killed_stage(stage:str, home:Path, args:dict, after:float) -> dict:
+    "Start `stage`, SIGKILL it after `after` seconds; what it had finished by then."
+    command, env = _stage_command(stage, args, home)
     proc = subprocess.Popen(command, env={**os.environ, **env}, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(after)
+    try: proc.wait(after)
+    except subprocess.TimeoutExpired: pass
+    finished = proc.poll() == 0
     kill_tree(proc.pid)
     proc.wait()
-    records = read_jsonl(home/'corpus/lmd/manifest.jsonl')
-    return {'killed_after_s': after, 'records_before_kill': len(records)}
+    return {'stage': stage, 'killed_after_s': after, 'finished_before_kill': finished,
+            'before_kill': _progress(stage, home)}
 
 # %% ../nbs/10a_lakh_bench.ipynb #353cc73e
 def _extrapolate(row:dict, facts:dict) -> dict:
@@ -194,13 +208,13 @@ def _extrapolate(row:dict, facts:dict) -> dict:
 
 def benchmark_lakh(n_files:int=20_000, # Lakh-shaped MIDI files in the archive
                    workers:int|None=None, # conversion processes (default: one per core)
-                   kill_convert_after:float|None=None, # seconds: SIGKILL conversion, then resume
+                   kill_after:dict|None=REHEARSAL_KILLS, # stage -> seconds: SIGKILL it then, rerun it
                    fractions:tuple=(0.98, 0.01, 0.01), # train, val, test fractions of both datasets
                    stage_timeout:float=6 * 3600, # seconds a stage may run (one past it is recorded)
                   ) -> Path:
     "Rehearse the Lakh path on a Lakh-shaped archive, stage by stage; writes bench/lakh.json."
     archive, facts = lakh_like_archive(n_files)
-    rows, resume = [], None
+    rows, resumes = [], []
     rehearsal = tempfile.TemporaryDirectory(prefix='lakh-rehearsal-')
     with rehearsal as tmp, serve_folder(archive.parent) as base:
         home, dest = Path(tmp), str(Path(tmp)/'raw/lakh/lmd_full.tar.gz')
@@ -211,13 +225,12 @@ def benchmark_lakh(n_files:int=20_000, # Lakh-shaped MIDI files in the archive
                 ('prepare_phase1', dict(fractions=fractions)),
                 ('prepare_phase2', dict(fractions=fractions))]
         for stage, args in plan:
-            if stage == 'convert' and kill_convert_after:
-                resume = _killed_convert(home, args, kill_convert_after)
+            killed = (kill_after or {}).get(stage)
+            if killed: resumes.append(_killed_stage(stage, home, args, killed))
             row = _run_stage(stage, args, home, stage_timeout)
-            if stage == 'convert' and resume:  # the killed run's time counts too
-                resume.update(rerun_seconds=row['seconds'])
-                resume['records_after_rerun'] = len(read_jsonl(home/'corpus/lmd/manifest.jsonl'))
-                row['seconds'] = round(row['seconds'] + resume['killed_after_s'], 3)
+            if killed:  # the killed run's time counts too
+                resumes[-1].update(rerun_seconds=row['seconds'], after_rerun=_progress(stage, home))
+                row['seconds'] = round(row['seconds'] + killed, 3)
             rows.append(_extrapolate(row, facts))
             print(markdown_table(rows[-1:]), flush=True)
     finished = all(r['finished'] for r in rows)
@@ -226,7 +239,7 @@ def benchmark_lakh(n_files:int=20_000, # Lakh-shaped MIDI files in the archive
                 'minutes_by_bytes': total('lmd_full_seconds_by_bytes')}
     result = {'benchmark': 'lakh', 'machine': machine_info('cpu'),
               'archive': {**facts, 'path': shown_path(archive)}, 'stages': rows,
-              'convert_resume': resume, 'lmd_full': lmd_full}
+              'resumes': resumes, 'lmd_full': lmd_full}
     return write_json(stage_dir('bench')/'lakh.json', result)
 
 # %% ../nbs/10a_lakh_bench.ipynb #5262fe85
