@@ -55,6 +55,7 @@ def find_tool(name:str) -> str:
 # %% ../nbs/00a_processes.ipynb #ab78c61e
 _CHILDREN = set()  # pids of pool workers and of the programs `run_tool` runs (each leads its group)
 STOPPING = threading.Event()  # set while a job is being stopped: `run_tool` starts nothing new
+_SIGNALLED = threading.Event()  # a stop signal arrived: the running pool stops at its next answer
 
 def descendants(pid:int) -> list[int]:
     "Every process below `pid` (from /proc, whatever session each started), deepest first."
@@ -84,9 +85,12 @@ def stop_children():
     for pid in list(_CHILDREN): kill_tree(pid)
 
 def stop_on_signals():
-    "Make SIGTERM and SIGHUP stop this process as Ctrl-C does: a job stops what it started."
-    def interrupt(signum, frame): raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
-    for s in (signal.SIGTERM, signal.SIGHUP): signal.signal(s, interrupt)
+    "Make Ctrl-C, SIGTERM and SIGHUP stop this process and what it started, even mid-cleanup."
+    def interrupt(signum, frame):
+        # an exception raised while Python runs a finalizer is printed and dropped: the flag is not
+        _SIGNALLED.set()
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP): signal.signal(s, interrupt)
 
 # %% ../nbs/00a_processes.ipynb #25241295
 def _echo(pipe, sink, kept:list):
@@ -266,7 +270,7 @@ def _answers(pool:list, todo:deque, timeout:float) -> Iterator[tuple[int, TaskRe
     busy = [w for w in pool if w.held]
     wait_s = min(w.since for w in busy) + timeout - time.perf_counter()
     ready = mp.connection.wait([w.conn for w in busy], max(wait_s, 0))
-    if STOPPING.is_set(): raise KeyboardInterrupt("stopping")
+    if STOPPING.is_set() or _SIGNALLED.is_set(): raise KeyboardInterrupt("stopping")
     for w in busy:
         if w.conn in ready:
             try: i, ok, value, seconds = w.conn.recv()
@@ -293,6 +297,7 @@ def iter_with_timeout(fn:Callable, # a function of one item (picklable, where pr
     size = chunksize or max(1, min(16, len(items) // (8 * workers)))
     ctx = mp.get_context('fork' if sys.platform == 'linux' else 'spawn')
     todo, pool, finished = deque(range(len(items))), [], False
+    _SIGNALLED.clear()  # a new job: an earlier stop signal was for the job it stopped
     try:
         with tqdm(total=len(items), disable=not progress) as bar:
             while todo or any(w.held for w in pool):
