@@ -147,7 +147,7 @@ def read_skips(path) -> list[dict]:
 # what several notebooks read: built once, before they run side by side, not by each at once
 SHARED_DATA = """
 from symmusic.convert import build_corpus
-from symmusic.tokenize import prepare_dataset
+from symmusic.datasets import prepare_dataset
 build_corpus('music21', progress=False)
 for phase in (1, 2): print(prepare_dataset(phase, 'music21', progress=False))
 """

@@ -14,22 +14,24 @@ from .core import *
 from .processes import *
 from .device import *
 from .models import ARCHS, CPU_LADDER, SIZES, make_model
-from .tokenize import dataset_meta
+from .clean import clean_tunes, find_corpus
+from .tokenize import tune_text
+from .datasets import dataset_meta, load_tokenizer, prepare_dataset
 from .runs import resolve_data
 from .schedule import get_batch, load_split, step_generator
 from .train import train, train_step
-from .convert import music21_abc_tunes
+from .convert import iter_tunes, music21_abc_tunes
 from .validity import check_abc_texts, validity_summary
 
 # %% auto #0
 __all__ = ['BENCHMARKS', 'SLOW_BENCHMARKS', 'TRAINER_SIZES', 'benchmark_function', 'benchmark_models', 'benchmark_train',
            'PlainLSTM', 'reference_tokens_per_sec', 'trainer_tokens_per_sec', 'optimizer_step_ms', 'benchmark_trainer',
-           'benchmark_evaluate', 'shown_path', 'run_benchmarks', 'symmusic_bench']
+           'benchmark_evaluate', 'benchmark_prepare', 'shown_path', 'run_benchmarks', 'symmusic_bench']
 
 # %% ../nbs/10_bench.ipynb #60465411
 BENCHMARKS = {
     'convert':  ('symmusic.lakh_bench', 'benchmark_convert'), # midi2abc files/s, 1 and 2 workers
-    'prepare':  ('symmusic.tokenize', 'benchmark_prepare'),    # cleaning + encoding MB/s, both phases
+    'prepare':  ('symmusic.bench', 'benchmark_prepare'),       # cleaning + encoding MB/s, both phases
     'models':   ('symmusic.bench', 'benchmark_models'),        # fwd+bwd tok/s, MFU; generation, KV cache
     'train':    ('symmusic.bench', 'benchmark_train'),         # training-step tokens/s and MFU per dtype
     'trainer':  ('symmusic.bench', 'benchmark_trainer'),       # the Trainer against a plain loop
@@ -321,6 +323,37 @@ def benchmark_evaluate(n:int=500, # texts checked
               'machine': machine_info('cpu')}
     write_json(stage_dir('bench')/'evaluate.json', result)
     return result
+
+# %% ../nbs/10_bench.ipynb #962f7e0f
+def _time_phase(phase:int, corpus:Path, mb:float, tmp:Path) -> dict:
+    t0 = time.perf_counter()
+    path = prepare_dataset(phase, corpus, tmp/f'phase{phase}', force=True, progress=False)
+    total = time.perf_counter() - t0
+    meta = dataset_meta(path)
+    t0 = time.perf_counter()
+    texts = [tune_text(abc) for *_, abc in clean_tunes(iter_tunes(corpus), meta['params'])]
+    clean = time.perf_counter() - t0
+    tokenizer, text = load_tokenizer(path), ''.join(texts)
+    t0 = time.perf_counter()
+    tokenizer.encode_array(text) if phase == 1 else tokenizer.encode_batch(texts)
+    encode = time.perf_counter() - t0
+    return dict(phase=phase, kind=meta['kind'], vocab_size=meta['vocab_size'],
+                n_tokens=sum(s['n_tokens'] for s in meta['splits'].values()),
+                clean_s=round(clean, 3), encode_s=round(encode, 3), prepare_s=round(total, 3),
+                clean_mb_s=round(mb / clean, 2),
+                encode_mb_s=round(len(text.encode()) / 1e6 / encode, 2),
+                clean_encode_mb_s=round(mb / (clean + encode), 2), prepare_mb_s=round(mb / total, 2))
+
+def benchmark_prepare(source:str='music21', # a corpus source or folder
+                     ) -> Path:
+    "Time cleaning and encoding for both phases on a corpus; writes bench/prepare.json."
+    corpus = find_corpus(source)
+    mb = sum(len(t.abc.encode()) for t in iter_tunes(corpus)) / 1e6
+    with tempfile.TemporaryDirectory() as tmp:
+        phases = [_time_phase(p, corpus, mb, Path(tmp)) for p in (1, 2)]
+    return write_json(stage_dir('bench')/'prepare.json',
+                      dict(benchmark='prepare', machine=machine_info('cpu'), corpus=corpus.name,
+                           corpus_mb=round(mb, 3), phases=phases))
 
 # %% ../nbs/10_bench.ipynb #4a1a8556
 def shown_path(path:str|Path # a file a benchmark wrote or read

@@ -12,7 +12,7 @@ from .core import *
 from .processes import *
 from .device import get_device
 from .convert import split_abc_tunes
-from .tokenize import dataset_meta
+from .datasets import dataset_meta
 from .runs import load_run
 from .schedule import load_split
 from .scoring import bits_per_char

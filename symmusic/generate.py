@@ -13,7 +13,7 @@ import torch
 from .core import *
 from .device import *
 from .clean import EOT, split_header
-from .tokenize import load_tokenizer
+from .datasets import load_tokenizer
 from .runs import load_run, resolve_data
 from .schedule import load_split
 

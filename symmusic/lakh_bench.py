@@ -17,7 +17,7 @@ from .device import machine_info
 from .tunes import music21_abc_tunes, write_tune_midis
 from .lakh import ARCHIVES, download_archive, extract_tar_safely, verify_archive
 from .convert import build_corpus, conversion_stats, convert_files, find_inputs
-from .tokenize import _default_name, dataset_meta, prepare_dataset
+from .datasets import _default_name, dataset_meta, prepare_dataset
 from .bench import shown_path
 
 # %% auto #0

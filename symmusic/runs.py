@@ -15,7 +15,7 @@ from .core import *
 from .device import *
 from .clean import SPLITS
 from .models import SIZES, model_from_config
-from .tokenize import prepare_dataset, load_tokenizer
+from .datasets import prepare_dataset, load_tokenizer
 
 # %% auto #0
 __all__ = ['TrainConfig', 'resolve_data', 'run_folder', 'save_checkpoint', 'load_checkpoint', 'run_differences', 'load_run',

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .core import *
 from .models import SIZES
-from .tokenize import dataset_meta, prepare_dataset
+from .datasets import dataset_meta, prepare_dataset
 from .runs import TrainConfig, resolve_data, run_differences
 from .train import epochs_error
 

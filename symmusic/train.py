@@ -18,7 +18,7 @@ from .core import *
 from .processes import *
 from .device import *
 from .models import make_model
-from .tokenize import dataset_meta
+from .datasets import dataset_meta
 from .scoring import _gather, bits_per_char, mean_loss, tune_bootstrap
 from .schedule import cooldown_start, get_batch, load_split, lr_at, step_generator
 from .runs import (SPLITS, TrainConfig, _bad, load_checkpoint, resolve_data,

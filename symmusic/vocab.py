@@ -12,7 +12,7 @@ import torch
 from .core import *
 from .processes import *
 from .device import *
-from .tokenize import dataset_meta, prepare_dataset
+from .datasets import dataset_meta, prepare_dataset
 from .models import make_model
 from .train import train
 from .generate import generate_samples
