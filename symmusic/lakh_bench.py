@@ -4,8 +4,8 @@
 
 # %% ../nbs/10a_lakh_bench.ipynb #df7b869c
 from __future__ import annotations
-import functools, http.server, io, json, os, resource, subprocess, sys, tarfile, tempfile, threading
-import time
+import functools, http.server, io, json, os, re, resource, subprocess, sys, tarfile, tempfile
+import threading, time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -168,7 +168,7 @@ def serve_folder(folder:str|Path # the folder whose files are served
 # %% ../nbs/10a_lakh_bench.ipynb #db5095be
 LMD_FULL = {'files': 178_561, 'bytes': ARCHIVES['lmd_full'].size}
 # when the rehearsal kills each resumable stage (seconds), to show that its rerun finishes the rest
-REHEARSAL_KILLS = {'convert': 60, 'prepare_phase1': 60, 'prepare_phase2': 60}
+REHEARSAL_KILLS = {'convert': 20, 'prepare_phase1': 40, 'prepare_phase2': 60}
 
 def _progress(stage:str, home:Path) -> dict:
     "What `stage` has finished under `home`: conversion records, or a preparation's steps."
@@ -180,6 +180,15 @@ def _progress(stage:str, home:Path) -> dict:
     steps = [k for k in read_json(state) if k not in ('key', 'resumed')] if state.exists() else []
     return {'steps_done': steps}
 
+def _peak_rss_mb(pid:int) -> float:
+    "The largest peak resident memory (VmHWM) of `pid` and of every process below it, in MB."
+    peaks = []
+    for p in [pid, *descendants(pid)]:
+        try: status = Path(f'/proc/{p}/status').read_text()
+        except OSError: continue
+        if m := re.search(r'^VmHWM:\s+(\d+) kB', status, re.M): peaks.append(int(m[1]) / 1024)
+    return round(max(peaks, default=0.), 1)
+
 def _killed_stage(stage:str, home:Path, args:dict, after:float) -> dict:
     "Start `stage`, SIGKILL it after `after` seconds; what it had finished by then."
     command, env = _stage_command(stage, args, home)
@@ -188,10 +197,11 @@ def _killed_stage(stage:str, home:Path, args:dict, after:float) -> dict:
     try: proc.wait(after)
     except subprocess.TimeoutExpired: pass
     finished = proc.poll() == 0
+    peak = _peak_rss_mb(proc.pid)  # a killed process cannot report its own
     kill_tree(proc.pid)
     proc.wait()
     return {'stage': stage, 'killed_after_s': after, 'finished_before_kill': finished,
-            'before_kill': _progress(stage, home)}
+            'peak_rss_mb': peak, 'before_kill': _progress(stage, home)}
 
 # %% ../nbs/10a_lakh_bench.ipynb #353cc73e
 def _extrapolate(row:dict, facts:dict) -> dict:
@@ -231,6 +241,7 @@ def benchmark_lakh(n_files:int=20_000, # Lakh-shaped MIDI files in the archive
             if killed:  # the killed run's time counts too
                 resumes[-1].update(rerun_seconds=row['seconds'], after_rerun=_progress(stage, home))
                 row['seconds'] = round(row['seconds'] + killed, 3)
+                row['killed_run_peak_rss_mb'] = resumes[-1]['peak_rss_mb']
             rows.append(_extrapolate(row, facts))
             print(markdown_table(rows[-1:]), flush=True)
     finished = all(r['finished'] for r in rows)

@@ -233,11 +233,11 @@ def validity_table(summary:dict, # from `validity_summary`
                          'top failure reasons': f"not measured: {s['why']}"})
             continue
         top_reasons = list(s['reasons'].items())[:top]
-        reasons = '; '.join(f'{reason} ({count})' for reason, count in top_reasons)
+        reasons = [f'{reason} ({count})' for reason, count in top_reasons]
         if s.get('worked_around', {}).get('music21 shared meter'):
-            reasons += ("; music21's shared-meter bug worked around on "
-                        f"{s['worked_around']['music21 shared meter']}")
+            reasons.append("music21's shared-meter bug worked around on "
+                           f"{s['worked_around']['music21 shared meter']}")
         rows.append({'tier': tier, 'n': s['n'], 'valid': s['valid'], '%': f"{s['percent']:.1f}",
                      '95% CI': f"{s['ci95'][0]:.1f}–{s['ci95'][1]:.1f}",
-                     'top failure reasons': reasons or '–'})
+                     'top failure reasons': '; '.join(reasons) or '–'})
     return markdown_table(rows)
