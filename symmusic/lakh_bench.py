@@ -168,17 +168,18 @@ def serve_folder(folder:str|Path # the folder whose files are served
 # %% ../nbs/10a_lakh_bench.ipynb #db5095be
 LMD_FULL = {'files': 178_561, 'bytes': ARCHIVES['lmd_full'].size}
 # when the rehearsal kills each resumable stage (seconds), to show that its rerun finishes the rest
-REHEARSAL_KILLS = {'convert': 20, 'prepare_phase1': 40, 'prepare_phase2': 60}
+REHEARSAL_KILLS = {'convert': 20, 'prepare_phase1': 60, 'prepare_phase2': 60}
 
 def _progress(stage:str, home:Path) -> dict:
     "What `stage` has finished under `home`: conversion records, or a preparation's steps."
     if stage == 'convert': return {'records': len(read_jsonl(home/'corpus/lmd/manifest.jsonl'))}
     folder = home/'datasets'/_default_name('lmd', int(stage[-1]))
+    groups = {'duplicate_groups_cached': any((home/'cache'/'duplicate_groups').glob('lmd-*.json'))}
     if (folder/'meta.json').exists():  # finished: the steps its last run found done
-        return {'steps_kept': read_json(folder/'meta.json')['resumed_steps']}
+        return {'steps_kept': read_json(folder/'meta.json')['resumed_steps'], **groups}
     state = folder/'.work'/'state.json'
     steps = [k for k in read_json(state) if k not in ('key', 'resumed')] if state.exists() else []
-    return {'steps_done': steps}
+    return {'steps_done': steps, **groups}
 
 def _peak_rss_mb(pid:int) -> float:
     "The largest peak resident memory (VmHWM) of `pid` and of every process below it, in MB."
