@@ -162,17 +162,16 @@ def corpus_duplicate_groups(corpus:Path, # a finished corpus folder
 # %% ../nbs/03a_datasets.ipynb #3cfb5afa
 def _work_state(out:Path, # the dataset folder
                 key:dict, # everything that decides the dataset
-               ) -> tuple[Path, dict]:
-    "`out/.work` and its state: kept from an interrupted run with the same `key`, else new."
+               ) -> tuple[Path, dict, list]:
+    "`out/.work`, its state (an interrupted run's if its `key` is the same) and the steps it kept."
     work, key = out/'.work', json.loads(json.dumps(key))  # as JSON reads it back
     state = read_json(work/'state.json') if (work/'state.json').exists() else None
     if not state or state.get('key') != key:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-        state = {'key': key, 'resumed': []}
-    else: state['resumed'] = [k for k in state if k not in ('key', 'resumed')]
-    write_json(work/'state.json', state)
-    return work, state
+        state = {'key': key}
+        write_json(work/'state.json', state)
+    return work, state, [step for step in state if step != 'key']
 
 def _finish_step(work:Path, state:dict, step:str, value) -> Any:
     "Record a finished step in the work folder's state; its value, as it will read back."
@@ -201,7 +200,7 @@ def prepare_dataset(phase:int=1, # 1: characters (scaling study); 2: BPE, gzip f
     corpus_info = read_json(corpus/'corpus.json')
     (out/'meta.json').unlink(missing_ok=True)  # unfinished from here on
     key = {**asked, 'source': str(source), 'tunes_sha256': corpus_info.get('tunes_sha256')}
-    work, state = _work_state(out, key if not force else {**key, 'forced': t0})
+    work, state, resumed = _work_state(out, key if not force else {**key, 'forced': t0})
     p = state.get('params')
     if p is None:
         p = phase_params(phase, **params)
@@ -238,7 +237,7 @@ def prepare_dataset(phase:int=1, # 1: characters (scaling study); 2: BPE, gzip f
                 bpe_train_chars=bpe_train_chars if phase == 2 else None,
                 dataset_version=DATASET_VERSION, **p)
     meta = _meta(tokenizer, phase, stats, encoded, corpus, corpus_info, made, time.time() - t0)
-    write_json(out/'meta.json', {**meta, 'resumed_steps': state['resumed']})
+    write_json(out/'meta.json', {**meta, 'resumed_steps': resumed})
     shutil.rmtree(work)
     return out
 

@@ -178,7 +178,7 @@ def _progress(stage:str, home:Path) -> dict:
     if (folder/'meta.json').exists():  # finished: the steps its last run found done
         return {'steps_kept': read_json(folder/'meta.json')['resumed_steps'], **groups}
     state = folder/'.work'/'state.json'
-    steps = [k for k in read_json(state) if k not in ('key', 'resumed')] if state.exists() else []
+    steps = [k for k in read_json(state) if k != 'key'] if state.exists() else []
     return {'steps_done': steps, **groups}
 
 def _peak_rss_mb(pid:int) -> float:
