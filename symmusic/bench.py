@@ -230,18 +230,18 @@ def _relative(path:Path) -> str:
 
 def _compare(arch, size, batch, block_size, steps, intervals, rounds, data, vocab, dtype, tmp,
              params) -> dict:
-    "Tokens/s of the trainer and of the reference loop for one size, in alternating rounds."
+    "Tokens/s of each interval of the trainer and of the reference loop, one list per round; the order alternates."
     device, rates = get_device(params.get('device', 'auto')), {'trainer': [], 'reference': []}
     x, y = get_batch(data, batch, block_size, step_generator(0, 0), device)
     for r in range(rounds):
         for who in (('trainer', 'reference') if r % 2 == 0 else ('reference', 'trainer')):
             seed_everything(0)
             if who == 'trainer':
-                rates[who] += trainer_tokens_per_sec(arch, size, batch, block_size, steps,
-                                                     Path(tmp)/'run', intervals, **params)
+                rates[who].append(trainer_tokens_per_sec(arch, size, batch, block_size, steps,
+                                                         Path(tmp)/'run', intervals, **params))
             else:
                 model = _reference_model(arch, size, vocab, block_size).to(device)
-                rates[who] += reference_tokens_per_sec(model, x, y, steps, dtype, intervals)
+                rates[who].append(reference_tokens_per_sec(model, x, y, steps, dtype, intervals))
     return rates
 
 def benchmark_trainer(sizes:tuple=TRAINER_SIZES, # (arch, size, batch size) triples
@@ -263,18 +263,21 @@ def benchmark_trainer(sizes:tuple=TRAINER_SIZES, # (arch, size, batch size) trip
             rates = _compare(arch, size, batch, block_size, steps, intervals, rounds, data, vocab,
                              dtype, tmp, params)
             flops = make_model(arch, size, vocab, block_size=block_size).flops_per_token()
-            best_t, best_r = max(rates['trainer']), max(rates['reference'])
+            best_t, best_r = (max(map(max, rates[who])) for who in ('trainer', 'reference'))
+            # each round's trainer against the reference run beside it: slow drifts of load cancel
+            by_round = [max(t) / max(r) for t, r in zip(rates['trainer'], rates['reference'])]
             rows.append(dict(arch=arch, size=size, batch_size=batch, flops_per_token=flops,
                              trainer_tokens_per_sec=best_t, reference_tokens_per_sec=best_r,
-                             ratio=best_t / best_r, trainer_mfu=flops * best_t / peak,
-                             reference_mfu=flops * best_r / peak,
+                             ratio=best_t / best_r, ratio_by_round=by_round,
+                             ratio_median=statistics.median(by_round),
+                             trainer_mfu=flops * best_t / peak, reference_mfu=flops * best_r / peak,
                              trainer_intervals=rates['trainer'],
                              reference_intervals=rates['reference'],
                              load_average=os.getloadavg()[0]))
             if arch == 'gpt':
                 rows[-1]['optimizer_step_ms'] = optimizer_step_ms(make_model(arch, size, vocab))
             print(f"{arch:4} {size:6} trainer {best_t:>9,.0f} tok/s  reference {best_r:>9,.0f}  "
-                  f"ratio {best_t / best_r:.2f}", flush=True)
+                  f"ratio {best_t / best_r:.2f}, median of rounds {statistics.median(by_round):.2f}", flush=True)
     machine = machine_info(device)
     result = dict(benchmark='trainer', machine=machine, cpu=machine['cpu'],
                   load_average_before=list(load_before), load_average_after=list(os.getloadavg()),

@@ -4,8 +4,8 @@
 
 # %% ../nbs/10a_lakh_bench.ipynb #df7b869c
 from __future__ import annotations
-import functools, http.server, io, json, os, re, resource, subprocess, sys, tarfile, tempfile
-import threading, time
+import functools, http.server, io, json, os, re, resource, statistics, subprocess, sys, tarfile
+import tempfile, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -268,6 +268,16 @@ def _cpu_seconds() -> tuple[float, float]:
     me, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
+def _busy(n:int) -> int:
+    "Pure CPU work with no I/O and almost no memory: a sum of `n` squares, in Python."
+    return sum(i * i for i in range(n))
+
+def _busy_seconds(workers:int, tasks:int=16, n:int=2_000_000) -> float:
+    "Seconds for `workers` processes of the project's pool to do `tasks` equal pieces of `_busy`."
+    t0 = time.perf_counter()
+    map_with_timeout(_busy, [n] * tasks, timeout=300, workers=workers, chunksize=1)
+    return time.perf_counter() - t0
+
 def benchmark_convert(n_files:int=2_000, # Lakh-shaped MIDI files
                       workers:tuple=(1, 2), # worker counts to time
                       repeats:int=3, # runs per worker count; the fastest counts (load only slows)
@@ -276,7 +286,7 @@ def benchmark_convert(n_files:int=2_000, # Lakh-shaped MIDI files
     "Files/s converted on `n_files` Lakh-shaped files per worker count; bench/convert.json."
     inputs, runs = find_inputs(_lakh_like_folder(n_files)), []
     mb = sum(p.stat().st_size for _, p in inputs) / 1e6
-    seconds, loads, cpu = ({w: [] for w in workers} for _ in range(3))
+    seconds, loads, cpu, busy = ({w: [] for w in workers} for _ in range(4))
     converted = {}
     for _ in range(repeats):  # the worker counts take turns: a change of load hits them alike
         for w in workers:
@@ -287,6 +297,7 @@ def benchmark_convert(n_files:int=2_000, # Lakh-shaped MIDI files
                 cpu[w].append([b - a for a, b in zip(cpu0, _cpu_seconds())])
                 loads[w].append(round(os.getloadavg()[0], 2))  # the last minute's load, at its end
                 converted[w] = conversion_stats(tmp)['converted']
+            busy[w].append(_busy_seconds(w))
     for w in workers:
         best = min(seconds[w])
         runs.append({'workers': w, 'files': len(inputs), 'converted': converted[w],
@@ -295,7 +306,15 @@ def benchmark_convert(n_files:int=2_000, # Lakh-shaped MIDI files
                      'load_1min': loads[w],
                      'cpu_ms_per_file': round(1e3 * min(map(sum, cpu[w])) / len(inputs), 2),
                      'parent_cpu_share': round(min(c[0] / sum(c) for c in cpu[w]), 3)})
+    lo, hi = workers[0], workers[-1]
+    ratio = lambda times, f: f(times[lo]) / f(times[hi])
+    ceiling = {'what': f'{hi} against {lo} worker(s) of the same pool on pure CPU work (no I/O)',
+               'seconds': {str(w): [round(t, 2) for t in busy[w]] for w in workers},
+               'speedup': round(ratio(busy, min), 2),
+               'speedup_median': round(ratio(busy, statistics.median), 2)}
+    speedup = round(runs[-1]['files_per_s'] / runs[0]['files_per_s'], 2)
     result = {'benchmark': 'convert', 'machine': machine_info('cpu'), 'input_mb': round(mb, 1),
               'midi2abc': {k: v for k, v in info.items() if k != 'exe'}, 'runs': runs,
-              'speedup': round(runs[-1]['files_per_s'] / runs[0]['files_per_s'], 2)}
+              'speedup': speedup, 'speedup_median': round(ratio(seconds, statistics.median), 2),
+              'cpu_ceiling': ceiling, 'share_of_ceiling': round(speedup / ceiling['speedup'], 2)}
     return write_json(stage_dir('bench')/'convert.json', result)

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlparse
 from .core import *
 from .processes import *
 from .pages import notebook_sources, render_notebooks, source_notebooks_dir
-from .vocab import vocab_table
+from .vocab import learning_rate_comparison_table, vocab_table
 from .gallery import (gallery_html, order_note, real_tunes, study_real_tunes, study_samples,
                               table_html)
 
@@ -124,17 +124,28 @@ def _figure(src:str, caption:str, id:str='') -> str:
     return (f'<figure><img src="{html.escape(src)}"{id_attr} alt="{caption}">'
             f'<figcaption>{caption}</figcaption></figure>')
 
-def _vocab_html() -> str:
-    "The recorded vocabulary comparison (bench/vocab.json), if this checkout has it."
-    candidates = (home()/'bench'/'vocab.json', package_dir().parent/'bench'/'vocab.json')
+def _recorded(name:str) -> dict|None:
+    "A benchmark's recorded JSON (`bench/<name>`) from SYMMUSIC_HOME or this checkout, if either has it."
+    candidates = (home()/'bench'/name, package_dir().parent/'bench'/name)
     path = next((p for p in candidates if p.exists()), None)
-    if path is None: return ''
-    v = read_json(path)
-    return ("<h3>Choosing the Phase 2 model: vocabularies at equal CPU time</h3>"
-            f"<p>Each family trained for {v['cpu_seconds']:g} CPU seconds (one thread) on each BPE "
-            f"vocabulary; {v['n_samples']} samples each at temperature 1.0 (from "
-            "<code>bench/vocab.json</code>, <code>symmusic.vocab.compare_vocabularies</code>).</p>"
-            + _markdown_html(vocab_table(v)))
+    return read_json(path) if path else None
+
+def _vocab_html() -> str:
+    "The recorded choices of the Phase 2 model (bench/vocab.json, bench/phase2_lr.json), where this checkout has them."
+    out = ''
+    if v := _recorded('vocab.json'):
+        out += ("<h3>Choosing the Phase 2 model: vocabularies at equal CPU time</h3>"
+                f"<p>Each family trained for {v['cpu_seconds']:g} CPU seconds (one thread) on each BPE "
+                f"vocabulary; {v['n_samples']} samples each at temperature 1.0 (from "
+                "<code>bench/vocab.json</code>, <code>symmusic.vocab.compare_vocabularies</code>).</p>"
+                + _markdown_html(vocab_table(v)))
+    if lr := _recorded('phase2_lr.json'):
+        out += ("<h3>Choosing the Phase 2 model: its learning rate</h3>"
+                f"<p>The <code>{html.escape(lr['preset'])}</code> preset's Phase 2 run at each peak "
+                "learning rate, all else as the preset has it; samples at temperature 1.0 (from "
+                "<code>bench/phase2_lr.json</code>, <code>symmusic.vocab.compare_learning_rates</code>)."
+                "</p>" + _markdown_html(learning_rate_comparison_table(lr)))
+    return out
 
 def _home_body(study:dict, name:str, pages:list[dict], gallery_counts:dict) -> str:
     "The home page's HTML: question, study results read from its files, data, links, how to rebuild."

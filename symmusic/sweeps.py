@@ -52,9 +52,10 @@ SWEEPS = {
              'train': {**_DEMO_TRAIN, 'eval_interval': 128},  # 8 evaluations a run: 15 minutes
              # chosen in 08b_vocab
              'phase2': {'arch': 'lstm', 'size': 'c4', 'vocab_size': 512, 'threads': 1,
-                        # half the windows start at a tune, as sampling does (05c_schedule)
+                        # half the windows start at a tune, as sampling does (05c_schedule);
+                        # the learning rate is measured in 08b_vocab (bench/phase2_lr.json)
                         'train': dict(tokens=2**22, batch_size=32, block_size=256,
-                                      eval_interval=128, tune_start_frac=0.5),
+                                      learning_rate=8e-3, eval_interval=128, tune_start_frac=0.5),
                         'evaluate': dict(n_samples=200, n_prompted=8, max_new_tokens=1200,
                                          n_real=200, tuned={'temperature': 0.8}, n_tuned=64)}},
     'demo-lr': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21',

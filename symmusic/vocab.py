@@ -15,12 +15,14 @@ from .device import *
 from .datasets import dataset_meta, prepare_dataset
 from .models import make_model
 from .train import train
+from .sweeps import SWEEPS, phase2_plan
 from .generate import generate_samples
-from .evaluate import score_samples
+from .evaluate import _texts, score_samples
+from .metrics import group_metrics, measure_texts, reference_pitch_classes
 
 # %% auto #0
 __all__ = ['VOCAB_SIZES', 'vocab_dataset', 'cpu_tokens_per_second', 'train_for_cpu_seconds', 'compare_vocabularies',
-           'vocab_table', 'plot_vocab']
+           'vocab_table', 'plot_vocab', 'compare_learning_rates', 'learning_rate_comparison_table']
 
 # %% ../nbs/08b_vocab.ipynb #da44dc57
 VOCAB_SIZES = (257, 512, 1024, 2048, 4096)
@@ -81,8 +83,9 @@ def train_for_cpu_seconds(arch:str, size:str, data:str|Path, # model and dataset
     finally: torch.set_num_threads(threads)
 
 # %% ../nbs/08b_vocab.ipynb #beb94dbd
-def _score_run(run:Path, n_samples:int, max_chars:int, seed:int, workers:int|None) -> dict:
-    "Validation bits per character, and the validity of `n_samples` unconditional samples at T=1."
+def _score_run(run:Path, n_samples:int, max_chars:int, seed:int, workers:int|None,
+               bar_error:bool=False) -> dict:
+    "Validation bits per character, and the validity of `n_samples` unconditional samples at T=1 (and their bar error)."
     s = read_json(run/'summary.json')
     cpt = dataset_meta(Path(s['config']['data']))['chars_per_token']['train']
     samples = generate_samples(run, n_samples, max_new_tokens=math.ceil(max_chars / cpt),
@@ -90,11 +93,16 @@ def _score_run(run:Path, n_samples:int, max_chars:int, seed:int, workers:int|Non
                                out_dir=stage_dir('studies')/'vocab'/run.name)
     v = score_samples(samples, workers=workers)['unconditional']
     tier = lambda t: {k: v['validity'][t].get(k) for k in ('percent', 'ci95', 'valid', 'n')}
-    return {'arch': s['arch'], 'size': s['size'], 'vocab_size': s['vocab_size'],
-            'chars_per_token': cpt, 'n_params': s['n_params'], 'tokens': s['tokens'],
-            'train_seconds': s['train_seconds'], 'val_bpc': s['val_bpc'], 'n_samples': v['n'],
-            'n_hit_length_cap': v['n_hit_length_cap'],
-            **{t: tier(t) for t in ('lenient', 'strict', 'music21_midi')}, 'run': run.name}
+    row = {'arch': s['arch'], 'size': s['size'], 'vocab_size': s['vocab_size'],
+           'chars_per_token': cpt, 'n_params': s['n_params'], 'tokens': s['tokens'],
+           'train_seconds': s['train_seconds'], 'val_bpc': s['val_bpc'], 'n_samples': v['n'],
+           'n_hit_length_cap': v['n_hit_length_cap'],
+           **{t: tier(t) for t in ('lenient', 'strict', 'music21_midi')}, 'run': run.name}
+    if bar_error:
+        measures = measure_texts(_texts(samples), workers=workers)
+        bar = group_metrics(measures, reference_pitch_classes(measures))['metrics']['bar_error']
+        row['bar_error'] = {'percent': bar['value'], 'ci95': bar['ci95']}
+    return row
 
 # %% ../nbs/08b_vocab.ipynb #58f8bfe7
 def compare_vocabularies(archs:tuple=('gpt', 'lstm'), # families
@@ -124,7 +132,7 @@ def compare_vocabularies(archs:tuple=('gpt', 'lstm'), # families
 def vocab_table(result:dict # from `compare_vocabularies` (or bench/vocab.json)
                ) -> str:
     "A markdown table: one row per (family, vocabulary), val bits/char, each tier's rate and 95% CI."
-    pct = lambda t: f"{t['percent']:.0f} ({t['ci95'][0]:.0f}–{t['ci95'][1]:.0f})"
+    pct = lambda t: format_interval(t['percent'], *t['ci95'], fmt='.0f')
     rows = [{'family': r['arch'], 'vocab': r['vocab_size'],
              'chars/token': f"{r['chars_per_token']:.2f}", 'params': si_format(r['n_params']),
              'tokens seen': si_format(r['tokens']), 'val bits/char': f"{r['val_bpc']:.3f}",
@@ -156,3 +164,47 @@ def plot_vocab(result:dict):
                  f"size {result['size']}")
     fig.tight_layout()
     return fig
+
+# %% ../nbs/08b_vocab.ipynb #5ec3cf45
+def compare_learning_rates(preset:str='demo', # whose Phase 2 run is tuned, with the rest of its settings
+                           rates:tuple=(2e-3, 4e-3, 8e-3, 1.6e-2), # peak learning rates tried
+                           n_samples:int|None=None, # unconditional samples per rate (None: the preset's)
+                           seed:int=0, workers:int|None=None,
+                           out:str|Path|None=None, # JSON written (default: bench/phase2_lr.json)
+                           **overrides, # other train parameters, e.g. tokens= for a quick look
+                          ) -> dict:
+    "Train the preset's Phase 2 model at each learning rate, all else equal; val bits/char, validity and bar error, as JSON."
+    if preset not in SWEEPS:
+        raise ValueError(f"sweep preset {preset!r} unknown; choose one of {list(SWEEPS)}")
+    cfg, t0, rows = SWEEPS[preset]['phase2'], time.time(), []
+    data, ev = vocab_dataset(cfg.get('vocab_size', 4096), SWEEPS[preset]['source']), cfg['evaluate']
+    cpt = dataset_meta(data)['chars_per_token']['train']
+    threads = torch.get_num_threads()
+    for rate in rates:
+        plan = phase2_plan(preset, data, learning_rate=rate, **overrides)
+        torch.set_num_threads(cfg.get('threads') or threads)
+        name = f'{preset}-phase2-lr{rate:g}' + ''.join(f'-{k}{v}' for k, v in sorted(overrides.items()))
+        try: run = train(**{**plan['params'], 'out_dir': name, 'progress': False})
+        finally: torch.set_num_threads(threads)
+        rows.append({'learning_rate': rate, **_score_run(run, n_samples or ev['n_samples'],
+                                                         ev['max_new_tokens'] * cpt, seed, workers,
+                                                         bar_error=True)})
+    result = {'preset': preset, 'rates': list(rates), 'overrides': overrides,
+              'chosen': min(rows, key=lambda r: r['val_bpc'])['learning_rate'],
+              'temperature': 1.0, 'rows': rows, 'seconds': round(time.time() - t0, 1),
+              'machine': machine_info('cpu'), 'git_commit': git_commit()}
+    write_json(Path(out) if out else stage_dir('bench')/'phase2_lr.json', result)
+    return result
+
+# %% ../nbs/08b_vocab.ipynb #f34967ed
+def learning_rate_comparison_table(result:dict # from `compare_learning_rates` (or bench/phase2_lr.json)
+                                  ) -> str:
+    "A markdown table: one row per learning rate, val bits/char, each tier's rate and the bar error, with 95% intervals."
+    pct = lambda t: format_interval(t['percent'], *t['ci95'], fmt='.1f')
+    chosen = lambda r: ' (chosen)' if r['learning_rate'] == result['chosen'] else ''
+    rows = [{'learning rate': f"{r['learning_rate']:g}{chosen(r)}",
+             'val bits/char': f"{r['val_bpc']:.3f}", 'lenient %': pct(r['lenient']),
+             'strict %': pct(r['strict']), 'music21_midi %': pct(r['music21_midi']),
+             'bar error %': pct(r['bar_error']), 'samples': r['n_samples']}
+            for r in result['rows']]
+    return markdown_table(rows)
