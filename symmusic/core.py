@@ -13,9 +13,9 @@ from fastcore.script import Param, anno_parser, store_true
 
 # %% auto #0
 __all__ = ['STAGE_DIRS', 'DEFAULT_HOME', 'BAD_INPUT', 'home', 'stage_dir', 'stage_path', 'package_dir', 'notebooks_dir',
-           'entry_notebook', 'atomic_write', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl', 'save_figure',
-           'flatten', 'file_digest', 'text_digest', 'si_format', 'format_value', 'format_interval', 'markdown_table',
-           'console_script', 'symmusic_notebook']
+           'entry_notebook', 'atomic_write', 'write_json', 'read_json', 'append_jsonl', 'read_jsonl',
+           'recorded_benchmark', 'save_figure', 'flatten', 'file_digest', 'text_digest', 'si_format', 'format_value',
+           'format_interval', 'markdown_table', 'console_script', 'symmusic_notebook']
 
 # %% ../nbs/00_core.ipynb #997a0a65
 STAGE_DIRS = ('raw', 'corpus', 'datasets', 'runs', 'studies', 'report', 'bench', 'cache')
@@ -148,6 +148,14 @@ def read_jsonl(path:str|Path) -> list[dict]:
             if i < len(path.read_text().splitlines()) - 1:
                 raise ValueError(f"{path}: line {i+1} is not JSON")
     return records
+
+# %% ../nbs/00_core.ipynb #e804463f
+def recorded_benchmark(name:str, # a file of bench/, e.g. 'vocab.json'
+                      ) -> dict|None:
+    "A benchmark's recorded JSON from `home()/bench`, else from the checkout's `bench/`; None if neither has it."
+    for folder in (home()/'bench', package_dir().parent/'bench'):
+        if (folder/name).exists(): return read_json(folder/name)
+    return None
 
 # %% ../nbs/00_core.ipynb #d89f6615
 def save_figure(fig, # a matplotlib `Figure`

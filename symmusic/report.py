@@ -124,22 +124,16 @@ def _figure(src:str, caption:str, id:str='') -> str:
     return (f'<figure><img src="{html.escape(src)}"{id_attr} alt="{caption}">'
             f'<figcaption>{caption}</figcaption></figure>')
 
-def _recorded(name:str) -> dict|None:
-    "A benchmark's recorded JSON (`bench/<name>`) from SYMMUSIC_HOME or this checkout, if either has it."
-    candidates = (home()/'bench'/name, package_dir().parent/'bench'/name)
-    path = next((p for p in candidates if p.exists()), None)
-    return read_json(path) if path else None
-
 def _vocab_html() -> str:
     "The recorded choices of the Phase 2 model (bench/vocab.json, bench/phase2_lr.json), where this checkout has them."
     out = ''
-    if v := _recorded('vocab.json'):
+    if v := recorded_benchmark('vocab.json'):
         out += ("<h3>Choosing the Phase 2 model: vocabularies at equal CPU time</h3>"
                 f"<p>Each family trained for {v['cpu_seconds']:g} CPU seconds (one thread) on each BPE "
                 f"vocabulary; {v['n_samples']} samples each at temperature 1.0 (from "
                 "<code>bench/vocab.json</code>, <code>symmusic.vocab.compare_vocabularies</code>).</p>"
                 + _markdown_html(vocab_table(v)))
-    if lr := _recorded('phase2_lr.json'):
+    if lr := recorded_benchmark('phase2_lr.json'):
         out += ("<h3>Choosing the Phase 2 model: its learning rate</h3>"
                 f"<p>The <code>{html.escape(lr['preset'])}</code> preset's Phase 2 run at each peak "
                 "learning rate, all else as the preset has it; samples at temperature 1.0 (from "

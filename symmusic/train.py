@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_training.ipynb #3b13f7c5
 from __future__ import annotations
-import ast, contextlib, inspect, json, os, random, signal, time
+import ast, contextlib, inspect, json, os, random, shutil, signal, time
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -175,6 +175,10 @@ def build(self:Trainer) -> Trainer:
     if dev.type == 'cuda':
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     compiled = dev.type == 'cuda' if cfg.compile == 'auto' else cfg.compile
+    if compiled and dev.type == 'cpu' and not (os.environ.get('CXX') or
+                                              any(map(shutil.which, ('g++', 'c++', 'clang++')))):
+        _bad('compile', cfg.compile, "False on a CPU with no C++ compiler on PATH "
+             "(torch.compile's Inductor needs one: apt-get install g++)")
     self.compiled_model = torch.compile(self.raw_model) if compiled else self.raw_model
     self.model = self.compiled_model
     if self.world > 1:
