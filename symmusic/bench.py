@@ -277,7 +277,7 @@ def benchmark_trainer(sizes:tuple=TRAINER_SIZES, # (arch, size, batch size) trip
             if arch == 'gpt':
                 rows[-1]['optimizer_step_ms'] = optimizer_step_ms(make_model(arch, size, vocab))
             print(f"{arch:4} {size:6} trainer {best_t:>9,.0f} tok/s  reference {best_r:>9,.0f}  "
-                  f"ratio {best_t / best_r:.2f}, median of rounds {statistics.median(by_round):.2f}", flush=True)
+                  f"ratio {best_t / best_r:.2f}, median of rounds {rows[-1]['ratio_median']:.2f}", flush=True)
     machine = machine_info(device)
     result = dict(benchmark='trainer', machine=machine, cpu=machine['cpu'],
                   load_average_before=list(load_before), load_average_after=list(os.getloadavg()),

@@ -309,13 +309,13 @@ def benchmark_convert(n_files:int=2_000, # Lakh-shaped MIDI files
     lo, hi = workers[0], workers[-1]
     # each round's runs against each other (a drift of the machine's speed hits both), then the median
     by_round = lambda times: statistics.median(a / b for a, b in zip(times[lo], times[hi]))
-    best = lambda times: min(times[lo]) / min(times[hi])
+    by_best = lambda times: min(times[lo]) / min(times[hi])
     ceiling = {'what': f'{hi} against {lo} worker(s) of the same pool on pure CPU work (no I/O)',
                'seconds': {str(w): [round(t, 2) for t in busy[w]] for w in workers},
-               'speedup': round(by_round(busy), 2), 'speedup_best': round(best(busy), 2)}
+               'speedup': round(by_round(busy), 2), 'speedup_best': round(by_best(busy), 2)}
     speedup = round(by_round(seconds), 2)
     result = {'benchmark': 'convert', 'machine': machine_info('cpu'), 'input_mb': round(mb, 1),
               'midi2abc': {k: v for k, v in info.items() if k != 'exe'}, 'runs': runs,
-              'speedup': speedup, 'speedup_best': round(best(seconds), 2),
+              'speedup': speedup, 'speedup_best': round(by_best(seconds), 2),
               'cpu_ceiling': ceiling, 'share_of_ceiling': round(speedup / ceiling['speedup'], 2)}
     return write_json(stage_dir('bench')/'convert.json', result)

@@ -129,15 +129,19 @@ def compare_vocabularies(archs:tuple=('gpt', 'lstm'), # families
     return result
 
 # %% ../nbs/08b_vocab.ipynb #252a5df6
+def _score_cells(row:dict, fmt:str) -> dict:
+    "The table cells of one `_score_run` row: val bits/char, and each tier's rate with its 95% interval."
+    pct = lambda t: format_interval(t['percent'], *t['ci95'], fmt=fmt)
+    return {'val bits/char': f"{row['val_bpc']:.3f}", 'lenient %': pct(row['lenient']),
+            'strict %': pct(row['strict']), 'music21_midi %': pct(row['music21_midi'])}
+
 def vocab_table(result:dict # from `compare_vocabularies` (or bench/vocab.json)
                ) -> str:
     "A markdown table: one row per (family, vocabulary), val bits/char, each tier's rate and 95% CI."
-    pct = lambda t: format_interval(t['percent'], *t['ci95'], fmt='.0f')
     rows = [{'family': r['arch'], 'vocab': r['vocab_size'],
              'chars/token': f"{r['chars_per_token']:.2f}", 'params': si_format(r['n_params']),
-             'tokens seen': si_format(r['tokens']), 'val bits/char': f"{r['val_bpc']:.3f}",
-             'lenient %': pct(r['lenient']), 'strict %': pct(r['strict']),
-             'music21_midi %': pct(r['music21_midi']), 'length-capped': r['n_hit_length_cap']}
+             'tokens seen': si_format(r['tokens']), **_score_cells(r, '.0f'),
+             'length-capped': r['n_hit_length_cap']}
             for r in sorted(result['rows'], key=lambda r: (r['arch'], r['vocab_size']))]
     return markdown_table(rows)
 
@@ -202,9 +206,7 @@ def learning_rate_comparison_table(result:dict # from `compare_learning_rates` (
     "A markdown table: one row per learning rate, val bits/char, each tier's rate and the bar error, with 95% intervals."
     pct = lambda t: format_interval(t['percent'], *t['ci95'], fmt='.1f')
     chosen = lambda r: ' (chosen)' if r['learning_rate'] == result['chosen'] else ''
-    rows = [{'learning rate': f"{r['learning_rate']:g}{chosen(r)}",
-             'val bits/char': f"{r['val_bpc']:.3f}", 'lenient %': pct(r['lenient']),
-             'strict %': pct(r['strict']), 'music21_midi %': pct(r['music21_midi']),
+    rows = [{'learning rate': f"{r['learning_rate']:g}{chosen(r)}", **_score_cells(r, '.1f'),
              'bar error %': pct(r['bar_error']), 'samples': r['n_samples']}
             for r in result['rows']]
     return markdown_table(rows)
