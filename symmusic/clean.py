@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_clean.ipynb #c47267f7
 from __future__ import annotations
-import contextlib, gzip, hashlib, io, re, warnings
+import bisect, contextlib, gzip, hashlib, io, itertools, re, tempfile, warnings
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -13,13 +13,15 @@ import numpy as np
 
 from .core import *
 from .convert import Tune, build_corpus, iter_tunes
+from .processes import run_tool, tools_available
 
 # %% auto #0
 __all__ = ['CLEAN_RULES', 'SPLITS', 'EOT', 'PHASE_PARAMS', 'normalize_newlines', 'normalize_whitespace', 'drop_path_titles',
            'drop_comments', 'drop_misused_instructions', 'clean_abc', 'split_header', 'has_music',
            'default_unit_length', 'with_default_length', 'tune_split', 'gzip_ratio', 'find_corpus',
            'corpus_gzip_ratios', 'gzip_threshold_table', 'plot_gzip_ratios', 'resolve_gzip_threshold',
-           'trim_leading_silence', 'split_long_tune', 'phase_params', 'clean_tunes']
+           'trim_leading_silence', 'split_long_tune', 'phase_params', 'clean_tunes', 'abc2midi_errors',
+           'drop_abc2midi_errors']
 
 # %% ../nbs/02_clean.ipynb #ed81e8fb
 def normalize_newlines(abc:str # one tune's ABC text
@@ -333,9 +335,11 @@ EOT = '<|endoftext|>'
 # near_dup_threshold: shingle containment that makes two tunes one group (measured in dedup)
 PHASE_PARAMS = {
     1: dict(fractions=(0.98, 0.01, 0.01), split_seed=0, near_dup_threshold=0.05,
-            gzip_threshold=None, trim_silence=False, max_tune_chars=None),
+            gzip_threshold=None, trim_silence=False, max_tune_chars=None,
+            drop_abc2midi_errors=False),
     2: dict(fractions=(0.98, 0.01, 0.01), split_seed=0, near_dup_threshold=0.05,
-            gzip_threshold=None, gzip_percentile=1.0, trim_silence=True, max_tune_chars=3000),
+            gzip_threshold=None, gzip_percentile=1.0, trim_silence=True, max_tune_chars=3000,
+            drop_abc2midi_errors=True),
 }
 
 def phase_params(phase:int, # 1 (char-level scaling study) or 2 (best data)
@@ -383,3 +387,63 @@ def clean_tunes(tunes:Iterable[Tune], # e.g. `iter_tunes(corpus)`
         max_chars = params.get('max_tune_chars')
         for piece in (split_long_tune(abc, max_chars) if max_chars else [abc]):
             yield split, tune.tune_id, piece
+
+# %% ../nbs/02_clean.ipynb #7d4a840c
+_ERROR_AT = re.compile(r'^Error in line-char (\d+)-\d+ : (.*)$', re.M)
+
+def _abc2midi_batch(abc_texts:list[str], timeout:float) -> list[list[str]]|None:
+    "abc2midi's `Error` messages for each text, from one run over all of them; None if the run timed out or failed."
+    lines, starts = [], []
+    for i, text in enumerate(abc_texts):
+        starts.append(len(lines) + 1)  # abc2midi counts lines from 1
+        lines += [f'X:{i + 1}', *(l for l in text.strip('\n').split('\n') if not l.startswith('X:')),
+                  '']
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, 'tunes.abc').write_text('\n'.join(lines), encoding='utf-8', errors='replace')
+        result = run_tool(['abc2midi', 'tunes.abc'], timeout=timeout, cwd=tmp)
+    if not result.ok: return None
+    errors = [[] for _ in abc_texts]
+    for line in (result.stdout + result.stderr).splitlines():
+        if not line.startswith('Error'): continue
+        m = _ERROR_AT.match(line)
+        if m: errors[bisect.bisect_right(starts, int(m.group(1))) - 1].append(m.group(2))
+        elif len(abc_texts) == 1: errors[0].append(line)
+        else: return None  # an error with no line to place it by: check each tune alone
+    return errors
+
+def abc2midi_errors(abc_texts:list[str], # one tune per text
+                    timeout:float=60, # seconds for one abc2midi run, of a batch or of one tune
+                    batch:int=500, # tunes per abc2midi run
+                   ) -> list[list[str]]:
+    "abc2midi's `Error` messages for each tune (empty: none), from one abc2midi run per `batch` tunes."
+    if not tools_available()['abc2midi']:
+        raise RuntimeError("abc2midi is not installed (apt-get install abcmidi, or `make setup`); "
+                           "Phase 2 needs it for drop_abc2midi_errors=True, or pass "
+                           "drop_abc2midi_errors=False")
+    errors = []
+    for start in range(0, len(abc_texts), batch):
+        texts = abc_texts[start:start + batch]
+        found = _abc2midi_batch(texts, timeout)
+        if found is None:  # a batch that hung or crashed: each tune alone, under its own timeout
+            found = [(_abc2midi_batch([t], timeout) or [['abc2midi timed out or failed']])[0]
+                     for t in texts]
+        errors += found
+    return errors
+
+# %% ../nbs/02_clean.ipynb #353ddccd
+def drop_abc2midi_errors(pieces:Iterable[tuple[str, str, str]], # `(split, tune_id, abc)`, as `clean_tunes` yields
+                         skipped:Counter|None=None, # counts what is dropped, as `abc2midi_error`
+                         splits:tuple=('train',), # the splits filtered; the others pass whole
+                         batch:int=500, timeout:float=60, # for `abc2midi_errors`
+                        ) -> Iterator[tuple[str, str, str]]:
+    "The pieces in order, less those of `splits` in which abc2midi finds an `Error`."
+    skipped = Counter() if skipped is None else skipped
+    pieces = iter(pieces)
+    while chunk := list(itertools.islice(pieces, batch)):
+        checked = [p for p in chunk if p[0] in splits]
+        errors = iter(abc2midi_errors([p[2] for p in checked], timeout, batch))
+        for piece in chunk:
+            if piece[0] in splits and next(errors):
+                skipped['abc2midi_error'] += 1
+                continue
+            yield piece

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .core import *
 from .processes import git_commit
 from .convert import iter_tunes
-from .clean import (SPLITS, clean_tunes, find_corpus, phase_params,
+from .clean import (SPLITS, clean_tunes, drop_abc2midi_errors, find_corpus, phase_params,
                             resolve_gzip_threshold)
 from .dedup import duplicate_groups, lakh_song_keys, lakh_tune_song_keys, shingle_sample
 from .tokenize import (DELIMITER, EOT, BPETokenizer, CharTokenizer, bpe_training_texts,
@@ -37,7 +37,9 @@ def _write_clean_splits(corpus:Path, params:dict, work:Path, progress:bool,
     try:
         tunes = tqdm(iter_tunes(corpus), total=n_total, desc='clean', disable=not progress,
                      mininterval=1)
-        for split, tune_id, abc in clean_tunes(tunes, params, skipped, groups):
+        pieces = clean_tunes(tunes, params, skipped, groups)
+        if params.get('drop_abc2midi_errors'): pieces = drop_abc2midi_errors(pieces, skipped)
+        for split, tune_id, abc in pieces:
             text = tune_text(abc)
             files[split].write(json.dumps(text, ensure_ascii=False) + '\n')
             c = counts[split]
@@ -120,8 +122,9 @@ def _build_tokenizer(phase:int, work:Path, stats:dict, vocab_size:int, bpe_train
 
 # %% ../nbs/03a_datasets.ipynb #19f7e6b5
 # 2: splits by duplicate group, BPE merges never span <|endoftext|>; 3: misused I: lines dropped;
-# 4: BPE learned from at most bpe_train_chars characters of train
-DATASET_VERSION = 4
+# 4: BPE learned from at most bpe_train_chars characters of train; 5: Phase 2 drops the train
+# tunes abc2midi reports errors in
+DATASET_VERSION = 5
 
 def _is_current(out:Path) -> bool:
     "Whether a finished dataset was written by this version of the rules; an older one is rebuilt."

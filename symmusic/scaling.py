@@ -9,20 +9,23 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 
 from .core import *
 from .processes import *
 from .sweeps import *
 from .sweeps import _differences, _preset
+from .models import make_model
+from .runs import TrainConfig
 from .fits import *
 from .reading import *
 from .frontier import analyze_frontier
 
 # %% auto #0
 __all__ = ['RESULT_COLUMNS', 'FAMILY_COLORS', 'study_rows', 'write_results', 'plot_scaling', 'plot_training_curves',
-           'plot_loss_vs_compute', 'train_notebook', 'run_runs', 'analyze_study', 'analyze_lr_sweep', 'extend_lr_plan',
-           'plot_lr_sweep', 'run_sweep', 'show_study', 'symmusic_sweep']
+           'plot_loss_vs_compute', 'train_notebook', 'longest_first', 'run_runs', 'analyze_study', 'analyze_lr_sweep',
+           'extend_lr_plan', 'plot_lr_sweep', 'run_sweep', 'show_study', 'symmusic_sweep']
 
 # %% ../nbs/06a_scaling.ipynb #2a072788
 RESULT_COLUMNS = ('arch', 'size', 'seed', 'n_params', 'n_params_non_embedding', 'tokens',
@@ -193,6 +196,16 @@ def _threads_env(threads:int|None) -> dict|None:
     "The environment that gives a run `threads` torch threads (None: torch's default)."
     return {k: str(threads) for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')} if threads else None
 
+# %% ../nbs/06a_scaling.ipynb #bc99f1aa
+def longest_first(plan:list[dict], # from `sweep_plan`
+                 ) -> list[int]:
+    "Indices of `plan`'s runs, the longest expected first: transformers before LSTMs, each by training FLOPs."
+    def cost(run):
+        cfg = TrainConfig.from_params(run['params'])
+        with torch.device('meta'): model = make_model(cfg.arch, cfg.size, 256, cfg.block_size)
+        return (cfg.arch == 'gpt', cfg.tokens * model.flops_per_token())
+    return sorted(range(len(plan)), key=lambda i: cost(plan[i]), reverse=True)
+
 # %% ../nbs/06a_scaling.ipynb #7807f0f0
 def run_runs(plan:list[dict], # from `sweep_plan`
              notebooks_dir:Path, # where executed notebooks are kept
@@ -222,8 +235,11 @@ def run_runs(plan:list[dict], # from `sweep_plan`
                 'role': run.get('role', 'run'), 'status': status, 'error': error,
                 'seconds': round(time.perf_counter() - t0, 1), 'run_dir': str(run_dir),
                 'notebook': str(out_nb)}
+    order = longest_first(plan) if workers > 1 else list(range(len(plan)))  # one worker: the plan's order
     pool = ThreadPoolExecutor(workers)
-    try: return list(pool.map(one, plan))
+    try:
+        records = dict(zip(order, pool.map(one, [plan[i] for i in order])))
+        return [records[i] for i in range(len(plan))]
     except BaseException:  # Ctrl-C or SIGTERM: every run's papermill, kernel and training stop now
         stop_children()
         raise
