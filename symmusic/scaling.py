@@ -332,18 +332,21 @@ def run_sweep(preset:str='demo', # a key of `SWEEPS`
               n_boot:int=1000, seed:int=0, # bootstrap resamples and their seed
               train_nb:str|Path|None=None, # path of train.ipynb (default: `train_notebook()`)
               log=print, # progress lines
+              extra:list|None=None, # runs trained in the first stage's pool, kept out of the analysis (a study's Phase 2 model)
              ) -> Path:
     "Train every run of sweep `preset` through papermill (skipping finished ones), then fit and plot; returns the study folder."
     cfg, plan = _preset(preset), sweep_plan(preset)
     study_dir, t0 = stage_dir('studies')/(study or preset), time.time()
     data_dir = preset_dataset(preset, 1)  # prepared once here, not inside the first run
     plan = [{**r, 'params': {**r['params'], 'data': str(data_dir)}} for r in plan]
-    check_plan(plan, force)
-    notebooks, records = study_dir/'notebooks', []
+    extra = list(extra or [])
+    check_plan(plan + extra, force)
+    notebooks, records, stages = study_dir/'notebooks', [], sorted({r['stage'] for r in plan})
     # branches start from their trunks' checkpoints: trunks first
-    for stage in sorted({r['stage'] for r in plan}):
-        records += run_runs([r for r in plan if r['stage'] == stage], notebooks, force,
-                            cfg['workers'], cfg['threads'], cfg['timeout'], train_nb, log)
+    for stage in stages:
+        runs = [r for r in plan if r['stage'] == stage] + (extra if stage == stages[0] else [])
+        records += run_runs(runs, notebooks, force, cfg['workers'], cfg['threads'], cfg['timeout'],
+                            train_nb, log)
     # a best rate at the edge of those tried: try one further, until it is inside
     for _ in range(cfg.get('lr_extend', 0)):
         so_far = analyze_lr_sweep(study_dir, preset, [r['run_dir'] for r in records])['tuned']
@@ -352,7 +355,7 @@ def run_sweep(preset:str='demo', # a key of `SWEEPS`
         plan += extra
         records += run_runs(extra, notebooks, force, cfg['workers'], cfg['threads'], cfg['timeout'],
                             train_nb, log)
-    role = {r['name']: r['role'] for r in plan}
+    role = {r['name']: r['role'] for r in plan + extra}
     runs_of = lambda *roles: [r['run_dir'] for r in records if role[r['name']] in roles]
     if 'lr_grid' in cfg: analysis = analyze_lr_sweep(study_dir, preset, runs_of('run'))
     else:  # the law in N: one budget, the longest

@@ -178,7 +178,7 @@ def phase2_plan(preset:str, # a key of `SWEEPS`
     changed = {k: v for k, v in sorted(_given(overrides).items()) if base.get(k) != v}
     name = '-'.join([f'{preset}-bpe-{arch}-{size}'] + [f'{k}{v}' for k, v in changed.items()])
     params = {**base, **changed, 'arch': arch, 'size': size, 'data': str(data)}
-    return {'name': name, 'arch': arch, 'size': size, 'params': params}
+    return {'name': name, 'arch': arch, 'size': size, 'role': 'phase2', 'stage': 0, 'params': params}
 
 def phase2_evaluation(preset:str, # a key of `SWEEPS`
                       **overrides, # settings to change, e.g. n_samples=; None keeps the preset's
