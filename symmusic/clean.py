@@ -17,9 +17,9 @@ from .processes import run_tool, tools_available
 
 # %% auto #0
 __all__ = ['CLEAN_RULES', 'SPLITS', 'EOT', 'PHASE_PARAMS', 'normalize_newlines', 'normalize_whitespace', 'drop_path_titles',
-           'drop_comments', 'drop_misused_instructions', 'clean_abc', 'split_header', 'has_music',
-           'default_unit_length', 'with_default_length', 'tune_split', 'gzip_ratio', 'find_corpus',
-           'corpus_gzip_ratios', 'gzip_threshold_table', 'plot_gzip_ratios', 'resolve_gzip_threshold',
+           'drop_comments', 'drop_misused_instructions', 'move_decorations_into_slurs', 'mark_annotations', 'clean_abc',
+           'split_header', 'has_music', 'default_unit_length', 'with_default_length', 'tune_split', 'gzip_ratio',
+           'find_corpus', 'corpus_gzip_ratios', 'gzip_threshold_table', 'plot_gzip_ratios', 'resolve_gzip_threshold',
            'trim_leading_silence', 'split_long_tune', 'phase_params', 'clean_tunes', 'abc2midi_errors',
            'drop_abc2midi_errors']
 
@@ -71,9 +71,40 @@ def drop_misused_instructions(abc:str # one tune's ABC text
     "Remove `I:` lines that hold no instruction (a directive name), such as Aird's repeat plans `I: :: ||`."
     return _MISUSED_INSTRUCTION.sub('', abc)
 
+# %% ../nbs/02_clean.ipynb #a9298f5f
+_QUOTED = re.compile(r'("[^"\n]*")')
+_DECORATED_SLUR = re.compile(r'((?:[~.HLMOPSTuv]|![^!\n]*!)+)\((?=[^\d])')
+_CHORD_NAME = re.compile(r'[A-Ga-g][#b]?(?:m|min|maj|M|dim|aug|sus|add|\+|o)?\d*'
+                         r'(?:(?:sus|add|maj|b|#)\d+)*(?:/[A-Ga-g][#b]?)?')
+
+def _on_music_lines(abc:str, fn) -> str:
+    "`abc` with `fn` applied to every music line after the first `K:` line (not to field lines)."
+    lines, in_body = abc.split('\n'), False
+    for i, line in enumerate(lines):
+        if in_body and not re.match(r'(?:[A-Za-z+]:|%)', line): lines[i] = fn(line)
+        in_body = in_body or line.startswith('K:')
+    return '\n'.join(lines)
+
+def move_decorations_into_slurs(abc:str # one tune's ABC text
+                               ) -> str:
+    "Move a decoration written before a slur's `(` to after it: `~(dcd)` becomes `(~dcd)`."
+    def line_fn(line):
+        parts = _QUOTED.split(line)  # odd parts are quoted text, left as written
+        return ''.join(p if i % 2 else _DECORATED_SLUR.sub(r'(\1', p) for i, p in enumerate(parts))
+    return _on_music_lines(abc, line_fn)
+
+def mark_annotations(abc:str # one tune's ABC text
+                    ) -> str:
+    "Mark quoted text that is not a chord name as an annotation: `\"Fine\"` becomes `\"^Fine\"`."
+    def quoted_fn(m):
+        text = m.group(1)[1:-1]
+        keep = not text or text[0] in '^_<>@' or _CHORD_NAME.fullmatch(text)
+        return m.group(1) if keep else f'"^{text}"'
+    return _on_music_lines(abc, lambda line: _QUOTED.sub(quoted_fn, line))
+
 # %% ../nbs/02_clean.ipynb #54ab9cf3
 CLEAN_RULES = (normalize_newlines, normalize_whitespace, drop_comments, drop_path_titles,
-               drop_misused_instructions)
+               drop_misused_instructions, move_decorations_into_slurs, mark_annotations)
 
 def clean_abc(abc:str, # one tune's ABC text
               rules:Iterable=CLEAN_RULES, # functions str -> str, applied in order

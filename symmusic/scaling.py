@@ -4,7 +4,7 @@
 
 # %% ../nbs/06a_scaling.ipynb #50623c38
 from __future__ import annotations
-import csv, io, os, sys, time
+import csv, io, itertools, os, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from .frontier import analyze_frontier
 
 # %% auto #0
 __all__ = ['RESULT_COLUMNS', 'FAMILY_COLORS', 'study_rows', 'write_results', 'plot_scaling', 'plot_training_curves',
-           'plot_loss_vs_compute', 'train_notebook', 'longest_first', 'run_runs', 'analyze_study', 'analyze_lr_sweep',
+           'plot_loss_vs_compute', 'train_notebook', 'start_order', 'run_runs', 'analyze_study', 'analyze_lr_sweep',
            'extend_lr_plan', 'plot_lr_sweep', 'run_sweep', 'show_study', 'symmusic_sweep']
 
 # %% ../nbs/06a_scaling.ipynb #2a072788
@@ -197,14 +197,18 @@ def _threads_env(threads:int|None) -> dict|None:
     return {k: str(threads) for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')} if threads else None
 
 # %% ../nbs/06a_scaling.ipynb #bc99f1aa
-def longest_first(plan:list[dict], # from `sweep_plan`
-                 ) -> list[int]:
-    "Indices of `plan`'s runs, the longest expected first: transformers before LSTMs, each by training FLOPs."
-    def cost(run):
+def start_order(plan:list[dict], # from `sweep_plan`, perhaps with a study's Phase 2 run
+               ) -> list[int]:
+    "Indices of `plan`'s runs in the order they start: each family longest first (training FLOPs), the families taking turns."
+    def flops(run):
         cfg = TrainConfig.from_params(run['params'])
         with torch.device('meta'): model = make_model(cfg.arch, cfg.size, 256, cfg.block_size)
-        return (cfg.arch == 'gpt', cfg.tokens * model.flops_per_token())
-    return sorted(range(len(plan)), key=lambda i: cost(plan[i]), reverse=True)
+        return cfg.tokens * model.flops_per_token()
+    by_family = {}
+    for i in sorted(range(len(plan)), key=lambda i: flops(plan[i]), reverse=True):
+        by_family.setdefault(plan[i]['arch'], []).append(i)
+    turns = itertools.zip_longest(*sorted(by_family.values(), key=lambda f: plan[f[0]]['arch']))
+    return [i for turn in turns for i in turn if i is not None]
 
 # %% ../nbs/06a_scaling.ipynb #7807f0f0
 def run_runs(plan:list[dict], # from `sweep_plan`
@@ -235,7 +239,7 @@ def run_runs(plan:list[dict], # from `sweep_plan`
                 'role': run.get('role', 'run'), 'status': status, 'error': error,
                 'seconds': round(time.perf_counter() - t0, 1), 'run_dir': str(run_dir),
                 'notebook': str(out_nb)}
-    order = longest_first(plan) if workers > 1 else list(range(len(plan)))  # one worker: the plan's order
+    order = start_order(plan) if workers > 1 else list(range(len(plan)))  # one worker: the plan's order
     pool = ThreadPoolExecutor(workers)
     try:
         records = dict(zip(order, pool.map(one, [plan[i] for i in order])))
