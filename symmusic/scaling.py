@@ -354,10 +354,10 @@ def run_sweep(preset:str='demo', # a key of `SWEEPS`
     # a best rate at the edge of those tried: try one further, until it is inside
     for _ in range(cfg.get('lr_extend', 0)):
         so_far = analyze_lr_sweep(study_dir, preset, [r['run_dir'] for r in records])['tuned']
-        extra = extend_lr_plan(plan, so_far)
-        if not extra: break
-        plan += extra
-        records += run_runs(extra, notebooks, force, cfg['workers'], cfg['threads'], cfg['timeout'],
+        wider = extend_lr_plan(plan, so_far)
+        if not wider: break
+        plan += wider
+        records += run_runs(wider, notebooks, force, cfg['workers'], cfg['threads'], cfg['timeout'],
                             train_nb, log)
     role = {r['name']: r['role'] for r in plan + extra}
     runs_of = lambda *roles: [r['run_dir'] for r in records if role[r['name']] in roles]
