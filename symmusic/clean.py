@@ -17,11 +17,11 @@ from .processes import run_tool, tools_available
 
 # %% auto #0
 __all__ = ['CLEAN_RULES', 'SPLITS', 'EOT', 'PHASE_PARAMS', 'normalize_newlines', 'normalize_whitespace', 'drop_path_titles',
-           'drop_comments', 'drop_misused_instructions', 'move_decorations_into_slurs', 'mark_annotations', 'clean_abc',
-           'split_header', 'has_music', 'default_unit_length', 'with_default_length', 'tune_split', 'gzip_ratio',
-           'find_corpus', 'corpus_gzip_ratios', 'gzip_threshold_table', 'plot_gzip_ratios', 'resolve_gzip_threshold',
-           'trim_leading_silence', 'split_long_tune', 'phase_params', 'clean_tunes', 'abc2midi_errors',
-           'drop_abc2midi_errors']
+           'drop_comments', 'drop_misused_instructions', 'split_header', 'move_decorations_into_slurs',
+           'mark_annotations', 'clean_abc', 'has_music', 'default_unit_length', 'with_default_length', 'tune_split',
+           'gzip_ratio', 'find_corpus', 'corpus_gzip_ratios', 'gzip_threshold_table', 'plot_gzip_ratios',
+           'resolve_gzip_threshold', 'trim_leading_silence', 'split_long_tune', 'phase_params', 'clean_tunes',
+           'abc2midi_errors', 'drop_abc2midi_errors']
 
 # %% ../nbs/02_clean.ipynb #ed81e8fb
 def normalize_newlines(abc:str # one tune's ABC text
@@ -71,6 +71,16 @@ def drop_misused_instructions(abc:str # one tune's ABC text
     "Remove `I:` lines that hold no instruction (a directive name), such as Aird's repeat plans `I: :: ||`."
     return _MISUSED_INSTRUCTION.sub('', abc)
 
+# %% ../nbs/02_clean.ipynb #6bae7480
+_FIELD_LINE = re.compile(r'^(?:[A-Za-z+]:|%)')
+_K_LINE = re.compile(r'^K:.*(?:\n|$)', re.M)
+
+def split_header(abc:str # one cleaned tune
+                ) -> tuple[str, str]:
+    "The tune's header (through its first `K:` line) and its body; all header if there is no `K:`."
+    m = _K_LINE.search(abc)
+    return (abc, '') if m is None else (abc[:m.end()], abc[m.end():])
+
 # %% ../nbs/02_clean.ipynb #a9298f5f
 _QUOTED = re.compile(r'("[^"\n]*")')
 _DECORATED_SLUR = re.compile(r'((?:[~.HLMOPSTuv]|![^!\n]*!)+)\((?=[^\d])')
@@ -78,12 +88,9 @@ _CHORD_NAME = re.compile(r'[A-Ga-g][#b]?(?:m|min|maj|M|dim|aug|sus|add|\+|o)?\d*
                          r'(?:(?:sus|add|maj|b|#)\d+)*(?:/[A-Ga-g][#b]?)?')
 
 def _on_music_lines(abc:str, fn) -> str:
-    "`abc` with `fn` applied to every music line after the first `K:` line (not to field lines)."
-    lines, in_body = abc.split('\n'), False
-    for i, line in enumerate(lines):
-        if in_body and not re.match(r'(?:[A-Za-z+]:|%)', line): lines[i] = fn(line)
-        in_body = in_body or line.startswith('K:')
-    return '\n'.join(lines)
+    "`abc` with `fn` applied to every music line of its body (not to field lines)."
+    header, body = split_header(abc)
+    return header + '\n'.join(l if _FIELD_LINE.match(l) else fn(l) for l in body.split('\n'))
 
 def move_decorations_into_slurs(abc:str # one tune's ABC text
                                ) -> str:
@@ -114,15 +121,6 @@ def clean_abc(abc:str, # one tune's ABC text
     return abc
 
 # %% ../nbs/02_clean.ipynb #a2b8da97
-_FIELD_LINE = re.compile(r'^(?:[A-Za-z+]:|%)')
-_K_LINE = re.compile(r'^K:.*(?:\n|$)', re.M)
-
-def split_header(abc:str # one cleaned tune
-                ) -> tuple[str, str]:
-    "The tune's header (through its first `K:` line) and its body; all header if there is no `K:`."
-    m = _K_LINE.search(abc)
-    return (abc, '') if m is None else (abc[:m.end()], abc[m.end():])
-
 # fields, text, decorations
 _NOT_NOTES = re.compile(r'^(?:[A-Za-z+]:|%).*$|"[^"\n]*"|![^!\n]*!|\[[A-Za-z]:[^\]\n]*\]', re.M)
 _NOTE = re.compile(r'[A-Ga-g]')
