@@ -173,7 +173,7 @@ def evaluate_run(run_dir:str|Path, # a run folder (or name under runs/)
                  timeout:float=20, workers:int|None=None, # per text and tier; worker processes
                  device:str='auto', # for scoring and sampling
                  out_dir:str|Path|None=None, # default: studies/<run name>
-                 tuned:dict|None=None, # a sampling setting shown apart, e.g. {'temperature': 0.8}
+                 tuned:dict|None=None, # a sampling setting shown apart, e.g. {'bar_check': True}
                  n_tuned:int|None=None, # its unconditional samples (default: n_samples)
                  music:bool=True, # musical measures of samples and real tunes (08a_metrics)
                 ) -> Path:

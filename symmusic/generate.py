@@ -4,7 +4,9 @@
 
 # %% ../nbs/07_generate.ipynb #835351e6
 from __future__ import annotations
-import re, time
+import math, re, time
+from functools import partial
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +14,14 @@ import torch
 
 from .core import *
 from .device import *
-from .clean import EOT, split_header
+from .clean import EOT, split_header, default_unit_length
+from .metrics import bar_quarters
 from .datasets import load_tokenizer
 from .runs import load_run, resolve_data
 from .schedule import load_split
 
 # %% auto #0
-__all__ = ['run_dataset_dir', 'heldout_tunes', 'tune_prompt', 'heldout_prompts', 'generate_samples']
+__all__ = ['run_dataset_dir', 'heldout_tunes', 'tune_prompt', 'heldout_prompts', 'abc_duration', 'BarChecker', 'generate_samples']
 
 # %% ../nbs/07_generate.ipynb #d6d1d965
 def run_dataset_dir(summary:dict # a run's summary.json
@@ -90,6 +93,248 @@ def _draw(model, tokenizer, prompt:str, n:int, device, generator, **sampling) ->
                         'hit_length_cap': n_new == len(new)})
     return samples
 
+# %% ../nbs/07_generate.ipynb #af8bf7ac
+_NO_LENGTH = re.compile(r'"[^"\n]*"?|![^!\n]*!?|\+[^+\n]*\+|\{[^}\n]*\}?|\[[A-Za-z]:[^\]\n]*\]?'
+                        r'|^[A-Za-z+]:.*$|%.*$', re.M)  # annotations, decorations, grace notes, fields
+_ELEMENT = re.compile(r'(?P<tuplet>\((?P<p>\d)(?::(?P<q>\d*))?(?::(?P<r>\d*))?)'
+                      r"|(?P<chord>\[(?:[\^_=]*[A-Ga-g][,']*[\d/]*[\s-]*)+\]?)"
+                      r"|(?P<note>[\^_=]*[A-Ga-gzx][,']*)|(?P<broken>[<>]+)|(?P<bar_rest>[ZX])")
+_LENGTH = re.compile(r'(\d*)(/*)(\d*)')
+_CHORD_NOTE = re.compile(r"[\^_=]*[A-Ga-g][,']*([\d/]*)")
+
+def _note_length(suffix:str) -> Fraction:
+    "The length in units of L of a note's suffix: '' 1, '2' 2, '/' 1/2, '//' 1/4, '3/2' 3/2."
+    num, slashes, den = _LENGTH.fullmatch(suffix).groups()
+    n = int(num) if num else 1
+    return Fraction(n, int(den) if den else 2 ** len(slashes)) if slashes else Fraction(n)
+
+def abc_duration(piece:str # ABC body text, e.g. one bar
+                ) -> tuple[Fraction|None, Fraction]:
+    "Length of `piece` in units of `L:`, and the length of its last note if that may still grow; None for a multi-bar rest (`Z`), -1 for one in the middle of notes."
+    text = _NO_LENGTH.sub(' ', piece)
+    total, last, growing = Fraction(0), None, Fraction(0)
+    in_tuplet, tuplet_ratio, next_factor = 0, Fraction(1), Fraction(1)
+    pos = 0
+    while pos < len(text):
+        m = _ELEMENT.match(text, pos)
+        if not m:  # bar-line-free punctuation, ties, slurs, spaces, decorations letters
+            pos, growing = pos + 1, Fraction(0)
+            continue
+        pos = m.end()
+        if m['bar_rest']:
+            alone = re.fullmatch(r'\s*[ZX]\d*\s*', text)
+            return (None, Fraction(0)) if alone else (Fraction(-1), Fraction(0))
+        if m['tuplet']:  # (p:q:r: the next r notes take the time of q
+            p = int(m['p'])
+            q = int(m['q']) if m['q'] else (3 if p in (2, 4, 8) else 2)
+            in_tuplet, tuplet_ratio = int(m['r']) if m['r'] else p, Fraction(q, p)
+            continue
+        if m['broken']:  # A>B: A takes half of B's length (A>>B three quarters), A<B the reverse
+            if last is not None:
+                shift = (1 - Fraction(1, 2 ** len(m['broken']))) * (1 if m['broken'][0] == '>' else -1)
+                total += shift * last
+                next_factor = 1 - shift
+            growing = Fraction(0)
+            continue
+        suffix = _LENGTH.match(text, pos)
+        pos = suffix.end()
+        length = _note_length(suffix.group(0))
+        if m['chord']:  # a chord lasts as long as its first note, times its own suffix
+            first = _CHORD_NOTE.search(m['chord'])
+            length *= _note_length(first.group(1)) if first else 1
+        length *= next_factor
+        next_factor = Fraction(1)
+        if in_tuplet:
+            length *= tuplet_ratio
+            in_tuplet -= 1
+        total, last = total + length, length
+        growing = length if pos == len(text) else Fraction(0)
+    return total, growing
+
+# %% ../nbs/07_generate.ipynb #adff2f48
+_BAR_LINE = re.compile(r'\[\||:*\|+\]?:*|::')
+_BAR_OR_BREAK = re.compile(f'({_BAR_LINE.pattern}|\\n)')
+_HEADER_DONE = re.compile(r'^K:.*\n', re.M)
+_UNCHECKED = re.compile(r'^[MV]:|\[[MV]:', re.M)  # a meter or voice change in the body
+_LENGTH_CHANGE = re.compile(r'^L:|\[L:', re.M)  # a unit length change in the body: it does not fit
+
+def _walk_bars(bar:Fraction, closed:int, owed, text:str) -> tuple[bool, int, tuple|None, str]:
+    "Every bar `text` closes: (all fit, bars closed so far, `owed`, the open bar's text)."
+    # owed: (what a short last bar leaves the next to fill, whether a section mark came after it)
+    parts = _BAR_OR_BREAK.split(text)
+    fits, piece = True, parts[0]
+    for mark, after in zip(parts[1::2], parts[2::2]):
+        length, _ = abc_duration(piece)
+        if mark == '\n' and length != bar:  # a line break inside a bar
+            piece += mark + after
+            continue
+        piece = after
+        if length is None:  # a multi-bar rest
+            closed, owed = closed + 1, None
+            continue
+        if length == 0:  # a second bar line ('|:' after '|'): no bar, but a section mark
+            owed = (owed[0] if owed else 0, True)
+            continue
+        section = any(c in mark for c in ':]') or '||' in mark
+        if closed == 0 or (owed and not owed[0] and length < bar):  # a pickup, to a section too
+            fits &= length <= bar
+            owed = None
+        elif owed and owed[0]:  # the second half of a split bar
+            fits &= length == owed[0] or (owed[1] and length == bar)
+            owed = None
+        else:
+            fits &= length <= bar
+            owed = (bar - length, section) if length < bar else None
+        if section and owed is None: owed = (Fraction(0), True)  # nothing owed, a section begins
+        closed += 1
+    return fits, closed, owed, piece
+
+class BarChecker:
+    "Whether the bars of each row's growing ABC text fit its meter: `add` each new piece of text."
+    def __init__(self, n_rows:int):
+        # bar None: still in the header; False: not checked; else the bar length in units of L
+        self.rows = [{'text': '', 'bar': None} for _ in range(n_rows)]
+
+    def _start_body(self, row:dict):
+        header_end = _HEADER_DONE.search(row['text'])
+        if not header_end: return
+        header, body = row['text'][:header_end.end()], row['text'][header_end.end():]
+        meters = re.findall(r'^M:(.*)$', header, re.M)
+        lengths = re.findall(r'^L:\s*(\d+)\s*/\s*(\d+)\s*$', header, re.M)
+        quarters = bar_quarters(meters[-1]) if meters else None
+        row['bar'] = False
+        if quarters is None or _UNCHECKED.search(body) or _LENGTH_CHANGE.search(body): return
+        unit = (Fraction(*map(int, lengths[-1])) if lengths
+                else Fraction(default_unit_length(meters[-1])).limit_denominator(64))
+        if not unit: return
+        row.update(bar=Fraction(quarters).limit_denominator(96) / (4 * unit), closed=0, owed=None,
+                   open='')
+        self.add_body(row, body)
+
+    def add_body(self, row:dict, text:str) -> bool:
+        fits, row['closed'], row['owed'], row['open'] = _walk_bars(row['bar'], row['closed'],
+                                                                   row['owed'], row['open'] + text)
+        length, growing = abc_duration(row['open'])
+        return fits and (length is None or length - growing <= row['bar'])
+
+    def add(self, i:int, # the row
+            text:str, # its next piece of text; '' for the end of the tune
+           ) -> tuple[bool, bool]:
+        "Append `text` to row `i`: (its bars fit so far, it closed a bar)."
+        row = self.rows[i]
+        row['text'] += text
+        if row['bar'] is None:
+            self._start_body(row)
+            return True, False
+        if row['bar'] is False: return True, False
+        if _UNCHECKED.search(row['open'] + text):
+            row['bar'] = False
+            return True, False
+        if _LENGTH_CHANGE.search(row['open'] + text): return False, False
+        if text == '':  # the end: a short bar before the last one must be paired by it
+            length, _ = abc_duration(row['open'])
+            owed = row['owed'][0] if row['owed'] else 0
+            return not owed or length is None or length in (0, owed), False
+        closed = row['closed']
+        return self.add_body(row, text), row['closed'] > closed
+
+    def checking(self, i:int) -> bool: return bool(self.rows[i]['bar'])
+    def snapshot(self, i:int) -> dict: return dict(self.rows[i])
+    def restore(self, i:int, snapshot:dict): self.rows[i] = dict(snapshot)
+
+# %% ../nbs/07_generate.ipynb #63ab9bec
+def _bar_checked_rows(model, prefix:list[int], n:int, token_texts:list[str], eot:int, device,
+                      generator, max_new_tokens:int, temperature:float=1.0, top_k=None, top_p=None,
+                      max_redraws:int=20) -> tuple[list[list[int]], dict]:
+    "New tokens of `n` rows drawn together from `prefix`, each bar checked; and how many bars were drawn again or kept unchecked."
+    from symmusic.models import LSTM, sample_next
+    lstm = isinstance(model, LSTM)
+    rows, checker = [list(prefix) for _ in range(n)], BarChecker(n)
+    if not lstm and n > 1: raise ValueError(f"a GPT's rows are drawn one at a time; got n={n}")
+    for i in range(n): checker.add(i, ''.join(token_texts[t] for t in prefix))
+    bar_start, bar_before = [None] * n, [None] * n
+    redraws, take_snapshot, done = [0] * n, [False] * n, [False] * n
+    given_up = [False] * n  # the open bar is kept as it is, unchecked, until its bar line
+    counts = {'bars_redrawn': 0, 'bars_unchecked': 0}
+    logits, state = model._next_logits(torch.tensor(rows, dtype=torch.long, device=device), None)
+    for _ in range(max_new_tokens * (max_redraws + 1)):
+        for i in range(n):
+            if take_snapshot[i] or (bar_start[i] is None and checker.checking(i)):
+                model_state = tuple(s[:, i].clone() for s in state) if lstm else None
+                bar_before[i] = bar_start[i]
+                bar_start[i] = {'length': len(rows[i]), 'checker': checker.snapshot(i),
+                                'state': model_state, 'logits': logits[i].clone()}
+                take_snapshot[i] = False
+        redrawing = torch.tensor(redraws, device=logits.device) > 0
+        if redrawing.any():  # the first draw of a bar decided that the tune goes on
+            logits = logits.masked_fill(redrawing[:, None] & (torch.arange(logits.size(-1),
+                                        device=logits.device) == eot), -math.inf)
+        tokens = sample_next(logits, temperature, top_k, top_p, generator)[:, 0].tolist()
+        sent_back = []
+        for i, token in enumerate(tokens):
+            if done[i] or len(rows[i]) - len(prefix) >= max_new_tokens:
+                done[i] = True
+                continue
+            fits, closed = checker.add(i, '' if token == eot else token_texts[token])
+            if not fits and given_up[i]: fits = True
+            if not fits and bar_start[i] is not None and redraws[i] < max_redraws:
+                redraws[i] += 1
+                counts['bars_redrawn'] += 1
+                if (bar_start[i]['checker'].get('owed') or (0,))[0] and bar_before[i] is not None:
+                    bar_start[i] = bar_before[i]  # the short bar before is drawn again too
+                rows[i] = rows[i][:bar_start[i]['length']]
+                checker.restore(i, bar_start[i]['checker'])
+                sent_back.append(i)
+                continue
+            if token == eot:
+                done[i] = True
+                continue
+            counts['bars_unchecked'] += not fits
+            given_up[i] = (given_up[i] or not fits) and not closed
+            rows[i].append(token)
+            if closed: take_snapshot[i], redraws[i] = True, 0
+        if all(done): break
+        if lstm:
+            last = torch.tensor([[r[-1]] for r in rows], dtype=torch.long, device=device)
+            logits, state = model._next_logits(last, state)
+            for i in sent_back:  # back to the bar's start: its state and its logits
+                for s, saved in zip(state, bar_start[i]['state']): s[:, i] = saved
+                logits[i] = bar_start[i]['logits']
+        else:
+            if sent_back: state = None  # the cache holds the dropped tokens: fill it again
+            logits, state = model._next_logits(torch.tensor(rows, dtype=torch.long, device=device),
+                                               state)
+    return [r[len(prefix):] for r in rows], counts
+
+# %% ../nbs/07_generate.ipynb #abdaeef2
+def _draw_bar_checked(model, tokenizer, prompt:str, n:int, device, generator, max_new_tokens:int,
+                      temperature:float=1.0, top_k=None, top_p=None,
+                      counts:dict|None=None, # adds up bars drawn again and bars kept unchecked
+                      max_redraws:int=20) -> list[dict]:
+    "`_draw` with every bar checked against the meter, and drawn again when it does not fit."
+    from symmusic.models import LSTM
+    prefix = [tokenizer.eot_id] + (tokenizer.encode('\n' + prompt) if prompt else [])
+    token_texts = [tokenizer.decode([i]) for i in range(tokenizer.vocab_size)]
+    token_texts[tokenizer.eot_id] = ''
+    draw = lambda k: _bar_checked_rows(model, prefix, k, token_texts, tokenizer.eot_id, device,
+                                       generator, max_new_tokens, temperature, top_k, top_p,
+                                       max_redraws)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        drawn = [draw(n)] if isinstance(model, LSTM) else [draw(1) for _ in range(n)]
+    model.train(was_training)
+    samples = []
+    for rows, batch_counts in drawn:
+        if counts is not None:
+            for k, v in batch_counts.items(): counts[k] = counts.get(k, 0) + v
+        for new in rows:
+            n_new = new.index(tokenizer.eot_id) if tokenizer.eot_id in new else len(new)
+            text = tokenizer.decode(prefix[1:] + new[:n_new]).strip('\n') + '\n'
+            samples.append({'abc': text, 'n_prompt_tokens': len(prefix), 'n_new_tokens': n_new,
+                            'hit_length_cap': n_new == max_new_tokens})
+    return samples
+
 # %% ../nbs/07_generate.ipynb #d80e37ea
 def _sample_files(samples_dir:Path, drawn:list[dict]) -> list[dict]:
     "Write each drawn sample as an `.abc` file; its index record without the text."
@@ -113,6 +358,7 @@ def generate_samples(run_dir:str|Path, # a run folder (or name under runs/)
                      device:str='auto', # 'auto', 'cpu', 'cuda', ...
                      out_dir:str|Path|None=None, # default: studies/<run name>
                      folder:str='samples', # the samples' folder inside `out_dir`
+                     bar_check:bool=False, # draw each bar again until it fits M:/L: (a setting apart)
                     ) -> Path:
     "Draw samples from a run and write `samples/*.abc` and `samples/index.json`; returns the samples folder."
     if n < 0 or max_new_tokens < 1:
@@ -122,23 +368,26 @@ def generate_samples(run_dir:str|Path, # a run folder (or name under runs/)
     model, tokenizer, summary = load_run(run_dir, dev)
     sampling = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
                     top_p=top_p)
+    bar_counts = {'bars_redrawn': 0, 'bars_unchecked': 0}
+    draw = partial(_draw_bar_checked, counts=bar_counts) if bar_check else _draw
     drawn, t0 = [], time.perf_counter()
     for b, start in enumerate(range(0, n, batch_size)):
         generator = seeded_generator(seed, 0, b, device=dev)
-        for s in _draw(model, tokenizer, '', min(batch_size, n - start), dev, generator,
+        for s in draw(model, tokenizer, '', min(batch_size, n - start), dev, generator,
                        **sampling):
             drawn.append({'file': f'unconditional-{len(drawn):04d}.abc', 'kind': 'unconditional',
                           'prompt': None, **s})
     for i, prompt in enumerate(prompts or []):
         generator = seeded_generator(seed, 1, i, device=dev)
-        s = _draw(model, tokenizer, prompt, 1, dev, generator, **sampling)[0]
+        s = draw(model, tokenizer, prompt, 1, dev, generator, **sampling)[0]
         drawn.append({'file': f'prompted-{i:04d}.abc', 'kind': 'prompted', 'prompt': prompt, **s})
     samples_dir = Path(out_dir or stage_dir('studies')/Path(run_dir).name)/folder
     records = _sample_files(samples_dir, drawn)
     write_json(samples_dir/'index.json', {
         'run': str(Path(run_dir)), 'dataset': summary.get('dataset'), 'tokenizer': tokenizer.kind,
         'settings': {**sampling, 'seed': seed, 'batch_size': batch_size, 'device': str(dev),
-                     'stop': EOT},
+                     'stop': EOT, 'bar_check': bar_check},
+        **({'bar_check': bar_counts} if bar_check else {}),
         'n_unconditional': n, 'n_prompted': len(prompts or []),
         'n_hit_length_cap': sum(r['hit_length_cap'] for r in records),
         'seconds': time.perf_counter() - t0, 'samples': records})

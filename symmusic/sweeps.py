@@ -57,7 +57,7 @@ SWEEPS = {
                         'train': dict(tokens=2**22, batch_size=32, block_size=256,
                                       learning_rate=8e-3, eval_interval=128, tune_start_frac=0.5),
                         'evaluate': dict(n_samples=200, n_prompted=8, max_new_tokens=1200,
-                                         n_real=200, tuned={'temperature': 0.8}, n_tuned=64)}},
+                                         n_real=200, tuned={'bar_check': True}, n_tuned=200)}},
     'demo-lr': {'runs': [(a, s) for a in _FAMILIES for s in _LADDER], 'source': 'music21',
                 'lr_grid': (1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2), 'lr_extend': 6,
                 'workers': 2, 'threads': 1, 'timeout': 1800,
