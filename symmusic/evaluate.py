@@ -138,15 +138,16 @@ def _validity_markdown(metrics:dict, groups:dict, real:dict, settings:dict,
     return '\n'.join(lines)
 
 # %% ../nbs/08_evaluation.ipynb #0ad43130
-def _musical_measures(out_dir:Path, texts:dict, samples_dir:Path, real_records:list,
+def _musical_measures(out_dir:Path, texts:dict, sample_dirs:dict, real_records:list,
                       real_texts:list, timeout, workers, seed) -> str:
     "Measure every group with `08a_metrics`; write music.json/md and the plot, each sample's and real tune's measures; the table."
     comparison = compare_groups(texts, timeout=max(timeout, 30), workers=workers, seed=seed)
-    index = read_json(samples_dir/'index.json')
-    unconditional = [r for r in index['samples'] if r['kind'] == 'unconditional']
-    for record, measures in zip(unconditional, comparison['measures']['unconditional samples']):
-        record['music'] = measures
-    write_json(samples_dir/'index.json', index)
+    for label, samples_dir in sample_dirs.items():  # each sample's measures into its record
+        index = read_json(samples_dir/'index.json')
+        unconditional = [r for r in index['samples'] if r['kind'] == 'unconditional']
+        for record, measures in zip(unconditional, comparison['measures'][label]):
+            record['music'] = measures
+        write_json(samples_dir/'index.json', index)
     real = zip(real_texts, real_records, comparison['measures']['real test tunes'])
     write_json(out_dir/'real_test_tunes.json',
                [{'name': f'test tune {i}', 'abc': t, **r, 'music': m}
@@ -187,6 +188,7 @@ def evaluate_run(run_dir:str|Path, # a run folder (or name under runs/)
                                    prompts, seed, device=device, out_dir=out_dir)
     groups = score_samples(samples_dir, timeout, workers)
     texts = {'unconditional samples': _texts(samples_dir)}
+    sample_dirs = {'unconditional samples': samples_dir}
     if tuned:
         setting = {'temperature': 1.0, 'top_k': None, 'top_p': None, **tuned}
         tuned_dir = generate_samples(run_dir, n_tuned or n_samples, max_new_tokens, **setting,
@@ -195,6 +197,7 @@ def evaluate_run(run_dir:str|Path, # a run folder (or name under runs/)
         label = 'tuned: ' + ', '.join(f'{k}={v}' for k, v in tuned.items())
         groups[label] = score_samples(tuned_dir, timeout, workers)['unconditional']
         texts[label] = _texts(tuned_dir)
+        sample_dirs[label] = tuned_dir
     real_texts = heldout_tunes(data_dir, n_real, seed=seed)
     real_records = check_abc_texts(real_texts, timeout, workers)
     real = {'n': len(real_records), 'validity': validity_summary(real_records)}
@@ -202,7 +205,7 @@ def evaluate_run(run_dir:str|Path, # a run folder (or name under runs/)
                 **({'tuned': tuned} if tuned else {})}
     table = None
     if music:
-        table = _musical_measures(out_dir, {**texts, 'real test tunes': real_texts}, samples_dir,
+        table = _musical_measures(out_dir, {**texts, 'real test tunes': real_texts}, sample_dirs,
                                   real_records, real_texts, timeout, workers, seed)
     write_json(out_dir/'validity.json',
                {'run': str(run_dir), 'metrics': metrics, 'settings': settings,

@@ -254,9 +254,8 @@ def gallery_order(records:list[dict], # sample records, e.g. `samples/index.json
     return sorted(shuffled, key=lambda r: _is_empty(r) or bool(r.get('hit_length_cap')))
 
 # %% ../nbs/09a_gallery.ipynb #33a468e0
-def _unconditional(study:dict) -> list[dict]:
-    "The study's unconditional sample records (all of them, when none is marked by kind)."
-    index = study['samples']
+def _unconditional(index:dict|list) -> list[dict]:
+    "The unconditional sample records of a samples index (all of them, when none is marked by kind)."
     records = index.get('samples', []) if isinstance(index, dict) else index
     if not any(r.get('kind') == 'unconditional' for r in records): return records
     return [r for r in records if r.get('kind') == 'unconditional']
@@ -265,25 +264,40 @@ def order_note(study:dict, # from `read_study`
                seed:int=0) -> str|None:
     "How the gallery chose its samples and how many were empty or length-capped; None without samples."
     if study['samples'] is None: return None
-    records = _unconditional(study)
+    records = _unconditional(study['samples'])
     n_empty = sum(map(_is_empty, records))
     n_capped = sum(bool(r.get('hit_length_cap')) and not _is_empty(r) for r in records)
     return (f"{len(records)} samples in a fixed random order (seed {seed}), no choosing: "
             f"{n_empty} empty and {n_capped} cut at the length cap are counted in every table "
             "and shown after the others.")
 
+def _setting(index:dict|list) -> str:
+    "How a folder's samples were drawn, in words."
+    settings = index.get('settings', {}) if isinstance(index, dict) else {}
+    words = [f"temperature {settings.get('temperature', 1.0):g}"]
+    words += [f'top-{k} {settings[k]:g}' for k in ('top_k', 'top_p') if settings.get(k)]
+    return ', '.join(words + (['bar-checked'] if settings.get('bar_check') else []))
+
 def study_samples(study:dict, # from `read_study`
                   n:int=6, # at most this many
                   seed:int=0, # fixes the order
+                  folder:str='samples', # or 'samples-tuned': the setting reported apart
                  ) -> tuple[list[GalleryEntry], list[str]]:
-    "Up to `n` unconditional samples of the study in `gallery_order`, and notes on what is missing."
-    if study['samples'] is None:
-        return [], ["No generated samples: the study wrote no `samples/index.json` "
+    "Up to `n` unconditional samples of the study's `folder` in `gallery_order`, and notes on what is missing."
+    path = Path(study['folder'])/folder/'index.json'
+    index = study['samples'] if folder == 'samples' else read_json(path) if path.exists() else None
+    if index is None:
+        return [], [f"No generated samples: the study wrote no `{folder}/index.json` "
                     "(the generate stage writes it)."]
     entries, notes = [], []
-    for i, record in enumerate(gallery_order(_unconditional(study), seed)[:n]):
-        try: entries.append(_sample_entry(record, study['folder']/'samples', i))
-        except (ValueError, OSError) as e: notes.append(f"Sample {i} skipped: {e}")
+    for i, record in enumerate(gallery_order(_unconditional(index), seed)[:n]):
+        try: entry = _sample_entry(record, Path(study['folder'])/folder, i)
+        except (ValueError, OSError) as e:
+            notes.append(f"Sample {i} skipped: {e}")
+            continue
+        entry.details = {'drawn with': _setting(index), **entry.details}
+        if folder != 'samples': entry.name = f'{folder}/{entry.name}'
+        entries.append(entry)
     return entries, notes
 
 # %% ../nbs/09a_gallery.ipynb #dd203eba

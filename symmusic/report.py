@@ -259,6 +259,7 @@ def build_report(study:str|Path='demo', # a study name under `studies/`, or a pa
                  out:str|Path|None=None, # the report folder (default: `stage_dir('report')/<study>`)
                  notebooks:str='*', # glob: which notebooks become pages
                  n_samples:int=8, n_real:int=4, # generated samples and real tunes in the gallery
+                 n_tuned:int=4, # samples of the setting reported apart (`samples-tuned/`), if any
                  n_audio:int=6, audio_seconds:float=20, # audio clips: how many, how long
                  corpus:str|Path|None=None, # corpus folder of the real tunes (default: music21's)
                 ) -> Path:
@@ -277,18 +278,23 @@ def build_report(study:str|Path='demo', # a study name under `studies/`, or a pa
         for name in STUDY_FILES:
             if (folder/name).exists(): shutil.copy(folder/name, tmp/'data'/name)
         samples, sample_notes = study_samples(study, n_samples)
+        tuned = []
+        if (folder/'samples-tuned'/'index.json').exists():
+            tuned, tuned_notes = study_samples(study, n_tuned, folder='samples-tuned')
+            sample_notes += [f"Then {len(tuned)} samples drawn with the setting reported apart "
+                             "(`samples-tuned/`), in the same kind of fixed order.", *tuned_notes]
         if (folder/'real_test_tunes.json').exists(): reals = study_real_tunes(study, n_real)
         else: reals = real_tunes(n_real, corpus)
         nav, name = _nav(pages), folder.name
-        gallery = gallery_html(samples + reals, tmp, n_audio, audio_seconds,
+        gallery = gallery_html(samples + tuned + reals, tmp, n_audio, audio_seconds,
                                _gallery_summary(study, sample_notes))
         atomic_write(tmp/'gallery.html', _page(f'Gallery: study {name}', gallery, nav))
-        counts = {'generated': len(samples), 'real': len(reals)}
+        counts = {'generated': len(samples) + len(tuned), 'real': len(reals)}
         home = _home_body(study, name, pages, counts) + ''.join(map(_note, page_notes))
         atomic_write(tmp/'index.html', _page(f'symmusic report: study {name}', home, nav))
         atomic_write(tmp/'style.css', _CSS)
         for p in pages: _add_nav(tmp/p['page'], nav)
-        manifest = _manifest(study, pages, samples + reals, sample_notes + page_notes,
+        manifest = _manifest(study, pages, samples + tuned + reals, sample_notes + page_notes,
                              time.perf_counter() - t0)
         write_json(tmp/'report.json', manifest)
         _replace_folder(tmp, out)
