@@ -16,6 +16,7 @@ from .core import *
 from .device import *
 from .clean import EOT, split_header, default_unit_length
 from .metrics import bar_quarters
+from .models import LSTM, sample_next
 from .datasets import load_tokenizer
 from .runs import load_run, resolve_data
 from .schedule import load_split
@@ -79,19 +80,19 @@ def heldout_prompts(dataset_dir:str|Path, # a dataset folder (or name under data
     return prompts
 
 # %% ../nbs/07_generate.ipynb #fc931773
+def _sample(tokenizer, prefix:list[int], new:list[int]) -> dict:
+    "A drawn sample's text (the prompt and the new tokens up to `<|endoftext|>`), token counts, and whether it hit the length cap."
+    n_new = new.index(tokenizer.eot_id) if tokenizer.eot_id in new else len(new)
+    text = tokenizer.decode(prefix[1:] + new[:n_new]).strip('\n') + '\n'
+    return {'abc': text, 'n_prompt_tokens': len(prefix), 'n_new_tokens': n_new,
+            'hit_length_cap': tokenizer.eot_id not in new}
+
 def _draw(model, tokenizer, prompt:str, n:int, device, generator, **sampling) -> list[dict]:
     "`n` continuations of `prompt` (after `<|endoftext|>`): text, token counts and whether each hit the length cap."
     prefix = [tokenizer.eot_id] + (tokenizer.encode('\n' + prompt) if prompt else [])
     idx = torch.tensor([prefix] * n, dtype=torch.long, device=device)
     out = model.generate(idx, stop_id=tokenizer.eot_id, generator=generator, **sampling)
-    out = out[:, len(prefix):].tolist()
-    samples = []
-    for new in out:
-        n_new = new.index(tokenizer.eot_id) if tokenizer.eot_id in new else len(new)
-        text = tokenizer.decode(prefix[1:] + new[:n_new]).strip('\n') + '\n'
-        samples.append({'abc': text, 'n_prompt_tokens': len(prefix), 'n_new_tokens': n_new,
-                        'hit_length_cap': n_new == len(new)})
-    return samples
+    return [_sample(tokenizer, prefix, new) for new in out[:, len(prefix):].tolist()]
 
 # %% ../nbs/07_generate.ipynb #19d059e7
 _NO_LENGTH = re.compile(r'"[^"\n]*"?|![^!\n]*!?|\+[^+\n]*\+|\{[^}\n]*\}?|\[[A-Za-z]:[^\]\n]*\]?'
@@ -247,7 +248,6 @@ def _bar_checked_rows(model, prefix:list[int], n:int, token_texts:list[str], eot
                       generator, max_new_tokens:int, temperature:float=1.0, top_k=None, top_p=None,
                       max_redraws:int=20) -> tuple[list[list[int]], dict]:
     "New tokens of `n` rows drawn together from `prefix`, each bar checked; and how many bars were drawn again or kept unchecked."
-    from symmusic.models import LSTM, sample_next
     lstm = isinstance(model, LSTM)
     rows, checker = [list(prefix) for _ in range(n)], BarChecker(n)
     if not lstm and n > 1: raise ValueError(f"a GPT's rows are drawn one at a time; got n={n}")
@@ -288,6 +288,7 @@ def _bar_checked_rows(model, prefix:list[int], n:int, token_texts:list[str], eot
                 continue
             if token == eot:
                 done[i] = True
+                rows[i].append(eot)
                 continue
             counts['bars_unchecked'] += not fits
             given_up[i] = (given_up[i] or not fits) and not closed
@@ -312,7 +313,6 @@ def _draw_bar_checked(model, tokenizer, prompt:str, n:int, device, generator, ma
                       counts:dict|None=None, # adds up bars drawn again and bars kept unchecked
                       max_redraws:int=20) -> list[dict]:
     "`_draw` with every bar checked against the meter, and drawn again when it does not fit."
-    from symmusic.models import LSTM
     prefix = [tokenizer.eot_id] + (tokenizer.encode('\n' + prompt) if prompt else [])
     token_texts = [tokenizer.decode([i]) for i in range(tokenizer.vocab_size)]
     token_texts[tokenizer.eot_id] = ''
@@ -328,11 +328,7 @@ def _draw_bar_checked(model, tokenizer, prompt:str, n:int, device, generator, ma
     for rows, batch_counts in drawn:
         if counts is not None:
             for k, v in batch_counts.items(): counts[k] = counts.get(k, 0) + v
-        for new in rows:
-            n_new = new.index(tokenizer.eot_id) if tokenizer.eot_id in new else len(new)
-            text = tokenizer.decode(prefix[1:] + new[:n_new]).strip('\n') + '\n'
-            samples.append({'abc': text, 'n_prompt_tokens': len(prefix), 'n_new_tokens': n_new,
-                            'hit_length_cap': n_new == max_new_tokens})
+        samples += [_sample(tokenizer, prefix, new) for new in rows]
     return samples
 
 # %% ../nbs/07_generate.ipynb #d80e37ea
