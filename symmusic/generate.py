@@ -14,7 +14,7 @@ import torch
 
 from .core import *
 from .device import *
-from .clean import EOT, split_header, default_unit_length
+from .clean import EOT, split_header, default_unit_length, _BARLINE
 from .metrics import bar_quarters
 from .models import LSTM, sample_next
 from .datasets import load_tokenizer
@@ -87,9 +87,13 @@ def _sample(tokenizer, prefix:list[int], new:list[int]) -> dict:
     return {'abc': text, 'n_prompt_tokens': len(prefix), 'n_new_tokens': n_new,
             'hit_length_cap': tokenizer.eot_id not in new}
 
+def _prefix(tokenizer, prompt:str) -> list[int]:
+    "What every draw starts from: `<|endoftext|>`, then the prompt on a line of its own."
+    return [tokenizer.eot_id] + (tokenizer.encode('\n' + prompt) if prompt else [])
+
 def _draw(model, tokenizer, prompt:str, n:int, device, generator, **sampling) -> list[dict]:
     "`n` continuations of `prompt` (after `<|endoftext|>`): text, token counts and whether each hit the length cap."
-    prefix = [tokenizer.eot_id] + (tokenizer.encode('\n' + prompt) if prompt else [])
+    prefix = _prefix(tokenizer, prompt)
     idx = torch.tensor([prefix] * n, dtype=torch.long, device=device)
     out = model.generate(idx, stop_id=tokenizer.eot_id, generator=generator, **sampling)
     return [_sample(tokenizer, prefix, new) for new in out[:, len(prefix):].tolist()]
@@ -153,8 +157,7 @@ def abc_duration(piece:str # ABC body text, e.g. one bar
     return total, growing
 
 # %% ../nbs/07_generate.ipynb #8656150e
-_BAR_LINE = re.compile(r'\[\||:*\|+\]?:*|::')
-_BAR_OR_BREAK = re.compile(f'({_BAR_LINE.pattern}|\\n)')
+_BAR_OR_BREAK = re.compile(f'({_BARLINE.pattern}|\\n)')  # clean's bar lines, or a line break
 _HEADER_DONE = re.compile(r'^K:.*\n', re.M)
 _UNCHECKED = re.compile(r'^[MV]:|\[[MV]:', re.M)  # a meter or voice change in the body
 _LENGTH_CHANGE = re.compile(r'^L:|\[L:', re.M)  # a unit length change in the body: it does not fit
@@ -313,7 +316,7 @@ def _draw_bar_checked(model, tokenizer, prompt:str, n:int, device, generator, ma
                       counts:dict|None=None, # adds up bars drawn again and bars kept unchecked
                       max_redraws:int=20) -> list[dict]:
     "`_draw` with every bar checked against the meter, and drawn again when it does not fit."
-    prefix = [tokenizer.eot_id] + (tokenizer.encode('\n' + prompt) if prompt else [])
+    prefix = _prefix(tokenizer, prompt)
     token_texts = [tokenizer.decode([i]) for i in range(tokenizer.vocab_size)]
     token_texts[tokenizer.eot_id] = ''
     draw = lambda k: _bar_checked_rows(model, prefix, k, token_texts, tokenizer.eot_id, device,
